@@ -1,0 +1,368 @@
+/**
+ * Error reporters: the `report` option. After the core has sent an error
+ * response it calls `schedule()`; this module decides whether the error is
+ * reported, builds a request summary (secrets masked) and runs the reporters
+ * on a later turn of the event loop, so they can neither delay nor break the
+ * response. The job Flask leaves to `logging.handlers.SMTPHandler` and
+ * error services (Flask docs, "Logging" → "Email Errors to Admins").
+ */
+import createError from '@fastify/error'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+
+/** What a reporter learns about the request that failed. */
+export interface RequestSummary {
+  /** HTTP method, e.g. `GET`. */
+  method: string
+  /** The raw URL with the query string, as the client sent it. */
+  url: string
+  /** The route pattern that matched (`/users/:id`); `undefined` for routing 404s. */
+  route: string | undefined
+  /** Fastify's request id (`request.id`), the one on the request's log lines. */
+  requestId: string
+  /** The client address as Fastify sees it (`request.ip`, honours `trustProxy`). */
+  ip: string
+  /** Request headers; `cookie`, `authorization`, `proxy-authorization` and `set-cookie` are `'[masked]'`. */
+  headers: Record<string, string | string[] | undefined>
+}
+
+/** One report, as a reporter receives it. The object is frozen: reporters share it. */
+export interface ErrorReport {
+  /** The original value that was thrown (not the HTTP exception that wrapped it). */
+  error: unknown
+  /** The status code that was sent to the client. */
+  status: number
+  /** The request that failed (for a collapsed report: the last one). */
+  request: RequestSummary
+  /** When the (last) error happened. */
+  time: Date
+  /** How many identical errors this report stands for: 1 for a first occurrence, more for a summary of duplicates. */
+  count: number
+}
+
+/** A reporter: a mail sender, an error-service client. May be async; its failures are logged, never thrown. */
+export type Reporter = (report: ErrorReport) => void | Promise<void>
+
+/** The plugin options this module reads. */
+export interface ReportOptions {
+  /** One reporter or a list; none (the default) turns reporting off entirely. */
+  report?: Reporter | Reporter[]
+  /** which sent errors are reported; default: status >= 500 */
+  reportWhen?: number[] | ((status: number, error: unknown) => boolean)
+  /** ms a reporter may take before it is cut off (logged), default 10_000 */
+  reportTimeout?: number
+  /** ms, default 60_000; same error (class + message + top stack frame) inside the window is reported once with a count */
+  reportDedupeWindow?: number
+  /** max reports per dedupe window, default 100 (the rest are counted and logged as dropped) */
+  reportRateLimit?: number
+}
+
+/** The reporting engine the core drives. */
+export interface Reporting {
+  /** Called right after an error response was sent. Synchronous and cheap; reporters run later. */
+  schedule (error: unknown, status: number, request: FastifyRequest): void
+  /** Sends the pending duplicate summaries and waits for every running reporter (each bounded by `reportTimeout`). */
+  flush (): Promise<void>
+}
+
+/** `report` is not a function or a list of functions. */
+export const FFE_BAD_REPORTER = createError(
+  'FFE_BAD_REPORTER',
+  'report must be a function or a list of functions, got %s',
+  500,
+  TypeError
+)
+
+/** `reportWhen` is not a list of status codes or a predicate. */
+export const FFE_BAD_REPORT_WHEN = createError(
+  'FFE_BAD_REPORT_WHEN',
+  'reportWhen must be a list of HTTP status codes (integers 100-599) or a function (status, error) => boolean, got %s',
+  500,
+  TypeError
+)
+
+/** `reportTimeout`, `reportDedupeWindow` or `reportRateLimit` is out of range. */
+export const FFE_BAD_REPORT_OPTION = createError(
+  'FFE_BAD_REPORT_OPTION',
+  '%s must be %s, got %s',
+  500,
+  RangeError
+)
+
+/** Largest delay `setTimeout` honours; above it Node fires after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647
+
+/** Headers that carry credentials; never handed to a reporter (they end up in mails and third-party services). */
+const MASKED_HEADERS = new Set(['cookie', 'authorization', 'proxy-authorization', 'set-cookie'])
+
+const MASK = '[masked]'
+
+/** Short, safe description of a bad option value for error messages. */
+export function describeValue (value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`
+  return typeof value
+}
+
+/** `String(value)` that cannot throw (`String(Object.create(null))` does). */
+export function safeString (value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+/** The class name of a thrown value: `TypeError`, `Object`, `string`… */
+export function errorClass (value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value !== 'object' && typeof value !== 'function') return typeof value
+  const ctor: unknown = (value as { constructor?: unknown }).constructor
+  return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'Object'
+}
+
+/** The message of a thrown value; the value itself as a string when it is not an error. */
+export function errorMessage (value: unknown): string {
+  if (value instanceof Error) return safeString(value.message)
+  return safeString(value)
+}
+
+/** The first `at …` line of an error's stack, the place it was thrown from. */
+function topFrame (value: unknown): string {
+  const stack = value instanceof Error ? value.stack : undefined
+  if (typeof stack !== 'string') return ''
+  const frame = stack.split('\n').find((line) => line.trimStart().startsWith('at '))
+  return frame === undefined ? '' : frame.trim()
+}
+
+/** Identity of an error for duplicate suppression: class + message + top stack frame. */
+export function fingerprint (value: unknown): string {
+  return `${errorClass(value)}\u0000${errorMessage(value)}\u0000${topFrame(value)}`
+}
+
+/** Plain-object form of an error and its `cause` chain, for log lines (pino only serialises the `err` key). */
+export function serializeError (value: unknown, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: errorClass(value), message: errorMessage(value) }
+  if (value instanceof Error) {
+    if (typeof value.stack === 'string') out.stack = value.stack
+    const code = (value as { code?: unknown }).code
+    if (code !== undefined) out.code = code
+    // Depth cap: a cause chain may be cyclic (a.cause = b, b.cause = a).
+    if (value.cause !== undefined && depth < 8) out.cause = serializeError(value.cause, depth + 1)
+  }
+  return out
+}
+
+/** Copies the request headers with credentials masked. */
+function maskHeaders (headers: FastifyRequest['headers']): RequestSummary['headers'] {
+  const out: RequestSummary['headers'] = {}
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = MASKED_HEADERS.has(name.toLowerCase()) ? MASK : value
+  }
+  return out
+}
+
+/** The part of a request a reporter may see: method, URL, route, request id, client address, masked headers. */
+export function summarizeRequest (request: FastifyRequest): RequestSummary {
+  return Object.freeze({
+    method: request.method,
+    url: request.url,
+    route: request.routeOptions.url,
+    requestId: request.id,
+    ip: request.ip,
+    headers: Object.freeze(maskHeaders(request.headers))
+  })
+}
+
+/** Validates `report` and returns the reporters as a list. */
+function toReporters (report: unknown): Reporter[] {
+  if (report === undefined || report === null) return []
+  const list: unknown[] = Array.isArray(report) ? report : [report]
+  for (const item of list) {
+    if (typeof item !== 'function') throw new FFE_BAD_REPORTER(Array.isArray(report) ? `a list containing ${describeValue(item)}` : describeValue(item))
+  }
+  return list as Reporter[]
+}
+
+/** Validates `reportWhen` and returns the decision function. */
+function toPredicate (reportWhen: unknown): (status: number, error: unknown) => boolean {
+  if (reportWhen === undefined) return isServerError
+  if (typeof reportWhen === 'function') return reportWhen as (status: number, error: unknown) => boolean
+  if (Array.isArray(reportWhen)) {
+    for (const status of reportWhen) {
+      if (!Number.isInteger(status) || status < 100 || status > 599) throw new FFE_BAD_REPORT_WHEN(`a list containing ${describeValue(status)}`)
+    }
+    const statuses = new Set<number>(reportWhen as number[])
+    return (status) => statuses.has(status)
+  }
+  throw new FFE_BAD_REPORT_WHEN(describeValue(reportWhen))
+}
+
+/** Default `reportWhen`: the server's own failures, as Flask's `log_exception` only fires for unhandled errors. */
+function isServerError (status: number): boolean {
+  return status >= 500
+}
+
+/** Validates a positive integer option no larger than `max`. */
+function positiveInteger (name: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new FFE_BAD_REPORT_OPTION(name, `an integer from 1 to ${max}`, describeValue(value))
+  }
+  return value
+}
+
+/** A reporter's name for log lines. */
+function reporterName (reporter: Reporter, index: number): string {
+  return reporter.name === '' ? `#${index}` : `${reporter.name} (#${index})`
+}
+
+/** One dedupe-window entry: an error already reported in this window. */
+interface Entry {
+  /** Occurrences since the last report of this error (0 while `last` is undefined). */
+  extra: number
+  /** The last unreported occurrence, sent in the summary when the window rolls. */
+  last: { error: unknown, status: number, request: RequestSummary, time: Date, log: FastifyBaseLogger } | undefined
+}
+
+/**
+ * Validates the options at registration (throws `FFE_BAD_REPORTER`,
+ * `FFE_BAD_REPORT_WHEN`, `FFE_BAD_REPORT_OPTION`). Returns null when there is
+ * no reporter, so the core does nothing at all.
+ */
+export function createReporting (options: ReportOptions, log: FastifyBaseLogger): Reporting | null {
+  const reporters = toReporters(options.report)
+  const shouldReport = toPredicate(options.reportWhen)
+  const timeout = positiveInteger('reportTimeout', options.reportTimeout, 10_000, MAX_TIMER_MS)
+  const windowMs = positiveInteger('reportDedupeWindow', options.reportDedupeWindow, 60_000, MAX_TIMER_MS)
+  const rateLimit = positiveInteger('reportRateLimit', options.reportRateLimit, 100, Number.MAX_SAFE_INTEGER)
+  if (reporters.length === 0) return null
+
+  // Fixed windows. Each entry in `entries` uses one report of the window's
+  // budget: a first occurrence is reported at once; its duplicates are counted
+  // and sent as one summary when the window rolls. An entry that had
+  // duplicates stays for the next window (the error is still happening: count
+  // on, one summary per window); the others are dropped, so the map never
+  // holds more than `rateLimit` entries.
+  const entries = new Map<string, Entry>()
+  let sent = 0
+  let dropped = 0
+  let windowTimer: NodeJS.Timeout | undefined
+  const pending = new Set<Promise<void>>()
+
+  function startWindow (): void {
+    windowTimer = setTimeout(roll, windowMs)
+    // A window must not keep the process alive; fastify.close() flushes.
+    windowTimer.unref()
+  }
+
+  function roll (final = false): void {
+    windowTimer = undefined
+    sent = 0
+    for (const [key, entry] of entries) {
+      if (entry.last === undefined) {
+        entries.delete(key)
+        continue
+      }
+      const { log: requestLog, ...last } = entry.last
+      const count = entry.extra
+      entry.extra = 0
+      entry.last = undefined
+      if (sent >= rateLimit) {
+        dropped += count
+        entries.delete(key)
+        continue
+      }
+      sent++
+      dispatch({ ...last, count }, requestLog)
+    }
+    if (dropped > 0) {
+      log.warn({ dropped, reportRateLimit: rateLimit, reportDedupeWindow: windowMs }, `${dropped} error report(s) dropped: more than ${rateLimit} distinct errors in ${windowMs} ms`)
+      dropped = 0
+    }
+    if (final) entries.clear()
+    if (entries.size > 0) startWindow()
+  }
+
+  function dispatch (fields: Omit<ErrorReport, 'count'> & { count: number }, requestLog: FastifyBaseLogger): void {
+    const report: ErrorReport = Object.freeze({ ...fields })
+    // setImmediate: the response has been handed to the socket; reporters
+    // start on a later turn so their synchronous part cannot delay it.
+    const job = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => { await Promise.all(reporters.map((reporter, index) => runReporter(reporter, index, report, requestLog))) })
+      .finally(() => { pending.delete(job) })
+    pending.add(job)
+  }
+
+  async function runReporter (reporter: Reporter, index: number, report: ErrorReport, requestLog: FastifyBaseLogger): Promise<void> {
+    const name = reporterName(reporter, index)
+    let finished = false
+    const work = (async () => { await reporter(report) })().then(
+      () => { finished = true },
+      (reporterError: unknown) => {
+        requestLog.error({
+          err: reporterError,
+          reportedError: serializeError(report.error),
+          reporter: name,
+          cutOff: finished
+        }, `error reporter ${name} failed while reporting ${report.request.method} ${report.request.url}${finished ? ' (after being cut off)' : ''}`)
+        finished = true
+      }
+    )
+    let timer: NodeJS.Timeout | undefined
+    const cutOff = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeout) })
+    await Promise.race([work, cutOff])
+    clearTimeout(timer)
+    if (!finished) {
+      // The promise cannot be cancelled; stop waiting for it so flush() and
+      // close() stay bounded. A late rejection is still logged above.
+      finished = true
+      requestLog.error({
+        reporter: name,
+        reportTimeout: timeout,
+        reportedError: serializeError(report.error)
+      }, `error reporter ${name} did not finish within ${timeout} ms and was cut off (reporting ${report.request.method} ${report.request.url})`)
+    }
+  }
+
+  function schedule (error: unknown, status: number, request: FastifyRequest): void {
+    const requestLog = request.log
+    let wanted: boolean
+    try {
+      wanted = Boolean(shouldReport(status, error))
+    } catch (predicateError) {
+      // A broken predicate must not silence the reports it guards: fall back
+      // to the default rule and say so.
+      wanted = isServerError(status)
+      requestLog.error({ err: predicateError }, `reportWhen threw; using the default rule (status >= 500) for this ${status} error`)
+    }
+    if (!wanted) return
+    const time = new Date()
+    const summary = summarizeRequest(request)
+    const key = fingerprint(error)
+    const entry = entries.get(key)
+    if (entry !== undefined) {
+      entry.extra++
+      entry.last = { error, status, request: summary, time, log: requestLog }
+      return
+    }
+    if (windowTimer === undefined) startWindow()
+    if (sent >= rateLimit) {
+      dropped++
+      return
+    }
+    sent++
+    entries.set(key, { extra: 0, last: undefined })
+    dispatch({ error, status, request: summary, time, count: 1 }, requestLog)
+  }
+
+  async function flush (): Promise<void> {
+    clearTimeout(windowTimer)
+    roll(true)
+    // Reporters may finish while others are still being waited for; loop until none is left.
+    while (pending.size > 0) await Promise.all(pending)
+  }
+
+  return { schedule, flush }
+}
