@@ -1,0 +1,127 @@
+/**
+ * fastify-flask-errors: Flask's error handling for Fastify 5.
+ *
+ * This file only wires: options are validated, tables built and Fastify's handlers installed at
+ * registration (lib/*.ts does the work); nothing here runs on a successful request.
+ *
+ * @example
+ * await app.register(flaskErrors)
+ * app.errorhandler(404)((error, request, reply) => reply.view('404.ejs'))
+ * app.get('/gone', (request, reply) => reply.abort(410))
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { abort } from './lib/exceptions.js'
+import { dispatch } from './lib/dispatch.js'
+import type { Dispatcher } from './lib/dispatch.js'
+import { FFE_INVALID_OPTION } from './lib/errors.js'
+import { DEFAULTS, appOnlyKeys, contextOptions } from './lib/options.js'
+import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
+import { Registry, addHandler, normalizeKey } from './lib/registry.js'
+import { createReporting } from './lib/report.js'
+import { MethodIndex, PrefixOwners, routingError } from './lib/routing.js'
+import type { NotFoundHandler } from './lib/routing.js'
+import type { ErrorHandler, ErrorKey } from './types/augment.js'
+
+/** Everything one registered app needs, found from any of its contexts. */
+interface PluginState {
+  readonly dispatcher: Dispatcher
+  readonly owners: PrefixOwners
+  readonly notFound: NotFoundHandler
+}
+
+/** App root instance → its state. Child contexts find it through their prototype chain. */
+const states = new WeakMap<object, PluginState>()
+
+function stateOf (instance: object): PluginState | undefined {
+  for (let object: object | null = instance; object !== null; object = Object.getPrototypeOf(object) as object | null) {
+    const state = states.get(object)
+    if (state !== undefined) return state
+  }
+  return undefined
+}
+
+const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskErrors (fastify, options) {
+  const raw = options as Record<string, unknown>
+  const outer = stateOf(fastify)
+  if (outer !== undefined) {
+    // Registered again inside a context: that context's own options (DESIGN §6, "per context").
+    const misplaced = appOnlyKeys(raw)
+    if (misplaced.length > 0) throw new FFE_INVALID_OPTION(`${misplaced.join(', ')} can only be set where the plugin is first registered`)
+    outer.dispatcher.registry.configure(fastify, contextOptions(raw))
+    return
+  }
+  const registry = new Registry<ContextOptions>(DEFAULTS)
+  registry.configure(fastify, contextOptions(raw))
+  const reporting = createReporting(options, fastify.log)
+  const dispatcher: Dispatcher = { registry, reporting }
+  const methods = new MethodIndex(fastify.supportedMethods)
+  const owners = new PrefixOwners()
+  const notFound: NotFoundHandler = function (request, reply) {
+    dispatch(dispatcher, request.server, routingError(request.server, methods, request), request, reply, true)
+  }
+  states.set(fastify, { dispatcher, owners, notFound })
+
+  fastify.addHook('onRoute', (route) => { methods.add(route.method) })
+  fastify.addHook('onReady', async () => { owners.ready = true })
+  if (reporting !== null) fastify.addHook('onClose', async () => { await reporting.flush() })
+  fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
+    dispatch(dispatcher, request.server, error, request, reply)
+  })
+  owners.install(fastify, notFound)
+
+  fastify.decorate('errorhandler', function errorhandler (this: FastifyInstance, key: ErrorKey) {
+    const normalized = normalizeKey(key)
+    return <H>(handler: H): H => {
+      register(this, normalized, handler)
+      return handler
+    }
+  })
+  fastify.decorate('register_error_handler', function registerErrorHandler (this: FastifyInstance, key: ErrorKey, handler: ErrorHandler<any>) {
+    register(this, normalizeKey(key), handler)
+  })
+  fastify.decorate('registerErrorHandler', function registerErrorHandler (this: FastifyInstance, key: ErrorKey, handler: ErrorHandler<any>) {
+    register(this, normalizeKey(key), handler)
+  })
+  fastify.decorateReply('abort', abort)
+}
+
+/** Stores a handler in `instance`'s scope; a 404/405 handler in a prefixed context claims its prefix. */
+function register (instance: FastifyInstance, key: ReturnType<typeof normalizeKey>, handler: unknown): void {
+  const state = stateOf(instance) as PluginState
+  const entry = addHandler(state.dispatcher.registry.scope(instance), key, handler)
+  if (key.kind === 'status' && (key.status === 404 || key.status === 405) && instance.prefix !== '') {
+    state.owners.claim(instance, state.notFound, entry.label)
+  }
+}
+
+/**
+ * Routes Fastify's framework errors (malformed URLs → 400, over-long parameters → 414), which never
+ * reach an error handler, into the plugin's handlers. Pass it as the factory option.
+ * @example
+ * const app = Fastify({ frameworkErrors })
+ */
+export function frameworkErrors (error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const state = stateOf(request.server)
+  if (state === undefined) {
+    // The plugin is not registered in this app: leave the error to Fastify's own handling.
+    reply.send(error)
+    return
+  }
+  dispatch(state.dispatcher, request.server, error, request, reply)
+}
+
+/**
+ * The plugin. Register it once at the root; register it again inside a context to give that context
+ * its own options (`format`, `debug`, `logLevel`, …).
+ */
+const flaskErrors = fp(plugin, { fastify: '5.x', name: 'fastify-flask-errors' })
+export default flaskErrors
+export { flaskErrors }
+
+export * from './lib/exceptions.js'
+export { FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './lib/errors.js'
+export type { FlaskErrorsOptions, ContextOptions } from './lib/options.js'
+export type { Representation, FormatPolicy } from './lib/negotiate.js'
+export type { ErrorReport, Reporter, RequestSummary, ReportOptions } from './lib/report.js'
+export type { ErrorClass, ErrorFor, ErrorHandler, ErrorKey, StatusError, CodedError } from './types/augment.js'

@@ -1,0 +1,284 @@
+/**
+ * One error, from thrown value to sent response (DESIGN §4).
+ *
+ * The path is synchronous whenever the handler is, so a plain `abort(404)` costs no promise. Every
+ * branch ends in exactly one response: a handler's, the 500 handler's, the built-in 500, or — when
+ * even sending fails — a raw 500 written past Fastify's hooks. Nothing is thrown out of here.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { HTTPException, InternalServerError } from './exceptions.js'
+import { applyHeaders } from './headers.js'
+import { describe, logError, logFailure } from './log.js'
+import { choose } from './negotiate.js'
+import type { ContextOptions } from './options.js'
+import { PAGE_HEADERS, errorView, htmlPage, jsonBody, reasonPhrase } from './pages.js'
+import { findHandler } from './registry.js'
+import type { HandlerEntry, Registry, Resolved } from './registry.js'
+import type { Reporting } from './report.js'
+import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
+import type { ThrownFacts } from './thrown.js'
+
+/** What the dispatcher needs from the plugin, built once at registration. */
+export interface Dispatcher {
+  readonly registry: Registry<ContextOptions>
+  readonly reporting: Reporting | null
+}
+
+/** Where one request stands: which handlers ran, how many failed, what was first thrown. */
+interface Attempt {
+  readonly dispatcher: Dispatcher
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
+  readonly resolved: Resolved<ContextOptions>
+  /** The value first thrown: what reporters get, and the `cause` of a handler's failure. */
+  readonly original: unknown
+  readonly tried: Set<HandlerEntry>
+  /** The handler whose response is being made, if any. */
+  current: HandlerEntry | undefined
+  failures: number
+  /** Set once our own last-resort page is being sent: if that fails too, we write raw bytes. */
+  lastResort: boolean
+}
+
+/**
+ * Replies whose error is being handled. A handler that calls `reply.send(err)`, or a `reply.view`
+ * that fails, sends Fastify back into the error handler: the attempt says it is a failure of a
+ * handler, not a new error.
+ */
+const attempts = new WeakMap<FastifyReply, Attempt>()
+
+/** Fastify's own symbol for "the error handler to use next"; found once, on the first error. */
+let nextHandlerSymbol: symbol | null | undefined
+
+/**
+ * Fastify moves a reply to the *parent's* error handler after the first one runs, so a second error
+ * (a handler's `reply.send(err)`, an `onSend` hook failing on our response) would reach Fastify's
+ * default handler, which shows a 500's message. Clearing that pointer brings the second error back
+ * here, where it becomes a handler failure with a sound 500. Without the symbol (another Fastify
+ * version) the plugin still works; only that second error gets Fastify's default treatment.
+ */
+function reclaimNextErrorHandler (reply: FastifyReply): void {
+  if (nextHandlerSymbol === undefined) {
+    nextHandlerSymbol = Object.getOwnPropertySymbols(reply).find((s) => s.description === 'fastify.reply.nextErrorHandler') ?? null
+  }
+  if (nextHandlerSymbol !== null) (reply as unknown as Record<symbol, unknown>)[nextHandlerSymbol] = undefined
+}
+
+/**
+ * Answers `thrown` for this request. `instance` is the context that owns it: the route's, or for a
+ * routing 404/405 the prefixed context that claimed the URL.
+ */
+export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing = false): void {
+  reclaimNextErrorHandler(reply)
+  const previous = attempts.get(reply)
+  if (previous !== undefined) {
+    const who = previous.current === undefined ? 'the default error response' : `error handler ${previous.current.label}`
+    fail(previous, thrown, `${who} failed while being sent (reply.send(error), a failed reply.view, or an onSend hook)`)
+    return
+  }
+  if (reply.raw.headersSent) {
+    endAfterHeaders(request, reply, thrown)
+    return
+  }
+  const resolved = dispatcher.registry.resolve(instance)
+  const attempt: Attempt = { dispatcher, request, reply, resolved, original: thrown, tried: new Set(), current: undefined, failures: 0, lastResort: false }
+  attempts.set(reply, attempt)
+
+  let error = thrown
+  let facts = readThrown(thrown)
+  let entry = findHandler(resolved.chain, facts)
+  if (entry === undefined && facts.status === undefined) {
+    // Flask's handle_exception: an unhandled value without a status becomes a 500 that keeps it.
+    error = new InternalServerError(undefined, { originalError: thrown })
+    facts = readThrown(error)
+    entry = findHandler(resolved.chain, facts)
+  }
+  const status = facts.status ?? 500
+  const options = resolved.options
+  logError(request, thrown, status, routing, { logLevel: options.logLevel, notFoundLogLevel: options.notFoundLogLevel ?? options.logLevel })
+  if (entry === undefined || (options.debug && status >= 500)) {
+    sendDefault(attempt, error, facts, status)
+    return
+  }
+  run(attempt, entry, error, facts, status)
+}
+
+/** Runs one handler with the reply prepared for `error`, then interprets what it did. */
+function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: ThrownFacts, status: number): void {
+  const { request, reply } = attempt
+  attempt.tried.add(entry)
+  attempt.current = entry
+  // Fastify starts an error handler at 200 (DESIGN §10); the error's status is the default.
+  reply.code(status)
+  carryErrorHeaders(attempt, error, facts)
+  let result: unknown
+  try {
+    result = entry.handler.call(entry.instance, error, request, reply)
+  } catch (failure) {
+    fail(attempt, failure, `error handler ${entry.label} threw`)
+    return
+  }
+  if (isThenable(result)) {
+    result.then(
+      (value) => finish(attempt, entry, value, status),
+      (failure: unknown) => fail(attempt, failure, `error handler ${entry.label} rejected`)
+    )
+    return
+  }
+  finish(attempt, entry, result, status)
+}
+
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** The headers the error carries (`Allow`, `Retry-After`, …), set before the handler may override them. */
+function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts): void {
+  const headers = error instanceof HTTPException ? error.headers : facts.status === undefined ? undefined : foreignHeaders(error)
+  if (headers === undefined) return
+  const refused = applyHeaders(attempt.reply, headers)
+  if (refused.length > 0) {
+    attempt.request.log.warn({ headers: refused }, 'dropped error headers with invalid names or values')
+  }
+}
+
+/** A handler's return value turned into a response (DESIGN §4.3). */
+function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, errorStatus: number): void {
+  const { reply } = attempt
+  // It sent the reply itself (reply.send), or started to (reply.view returns the reply and renders
+  // asynchronously; if rendering fails, Fastify brings that error back to `dispatch`).
+  if (reply.sent || reply.raw.headersSent || result === reply) return
+  if (result instanceof HTTPException) {
+    // Flask's pass-through: returning an HTTPException renders it as the default response.
+    const facts = readThrown(result)
+    sendDefault(attempt, result, facts, result.code)
+    return
+  }
+  const response = interpret(result)
+  if (typeof response === 'string') {
+    fail(attempt, new TypeError(`error handler ${entry.label} ${response}`), `error handler ${entry.label} gave no usable response`)
+    return
+  }
+  // Status: the tuple's, else the one the handler set with reply.code(), else the error's own.
+  const status = response.status ?? reply.statusCode
+  if (response.headers !== undefined) {
+    const refused = applyHeaders(reply, response.headers)
+    if (refused.length > 0) attempt.request.log.warn({ headers: refused }, `error handler ${entry.label} returned invalid headers; they were dropped`)
+  }
+  if (response.type !== undefined && !reply.hasHeader('content-type')) reply.header('content-type', response.type)
+  deliver(attempt, status ?? errorStatus, response.body)
+}
+
+/** A handler result as a response, or a sentence saying why it is not one. */
+interface Interpreted {
+  readonly body: unknown
+  readonly type: string | undefined
+  readonly status: number | undefined
+  readonly headers: Record<string, unknown> | undefined
+}
+
+const HTML = 'text/html; charset=utf-8'
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+function interpret (result: unknown): Interpreted | string {
+  const tuple = asTuple(result)
+  const body = tuple === undefined ? result : tuple.body
+  const base = { status: tuple?.status, headers: tuple?.headers }
+  if (typeof body === 'string') return { ...base, body, type: HTML }
+  if (Buffer.isBuffer(body) || isStream(body)) return { ...base, body, type: undefined }
+  if (isPlainObject(body) || Array.isArray(body)) {
+    try {
+      return { ...base, body: JSON.stringify(body), type: JSON_TYPE }
+    } catch (failure) {
+      return `returned an object that cannot be serialised as JSON (${(failure as Error).message})`
+    }
+  }
+  return `returned ${describe(result)}: return a string, an object, an HTTPException, a tuple [body, status, headers] or send the reply`
+}
+
+/**
+ * DESIGN §11: an array is a tuple when it has 2 or 3 items, its second is a status (100–599) or a
+ * plain headers object, and its third (if any) a plain headers object. Any other array is JSON.
+ */
+function asTuple (value: unknown): { body: unknown, status: number | undefined, headers: Record<string, unknown> | undefined } | undefined {
+  if (!Array.isArray(value) || value.length < 2 || value.length > 3) return undefined
+  const [body, second, third] = value as unknown[]
+  const status = typeof second === 'number' && Number.isInteger(second) && second >= 100 && second <= 599 ? second : undefined
+  if (status === undefined && !isPlainObject(second)) return undefined
+  if (value.length === 3 && (status === undefined || !isPlainObject(third))) return undefined
+  return { body, status, headers: status === undefined ? second as Record<string, unknown> : third as Record<string, unknown> | undefined }
+}
+
+function isStream (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function'
+}
+
+/**
+ * A handler failed (DESIGN §4.4): the failure becomes a 500 whose cause is the first error, and the
+ * 500 handler runs unless it already ran; a second failure gets the built-in 500.
+ */
+function fail (attempt: Attempt, failure: unknown, what: string): void {
+  const { request, reply } = attempt
+  logFailure(request, failure, attempt.original, what)
+  if (reply.raw.headersSent) {
+    endAfterHeaders(request, reply, failure)
+    return
+  }
+  if (attempt.lastResort) {
+    writeRaw500(attempt)
+    return
+  }
+  attempt.failures++
+  const error = new InternalServerError(undefined, { originalError: failure, cause: attempt.original })
+  const facts = readThrown(error)
+  const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
+  if (entry === undefined) {
+    attempt.lastResort = attempt.failures > 1
+    sendDefault(attempt, error, facts, 500)
+    return
+  }
+  run(attempt, entry, error, facts, 500)
+}
+
+/** The default response for `error` (DESIGN §5): JSON or the built-in page, by negotiation. */
+function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
+  const { request, reply, resolved } = attempt
+  attempt.current = undefined
+  reply.code(status)
+  carryErrorHeaders(attempt, error, facts)
+  const policy = resolved.options.format
+  if (policy === 'negotiate') reply.header('vary', 'Accept')
+  const view = errorView(status, facts, error, request.id, request.url)
+  if (choose(request.headers.accept, policy) === 'html') {
+    reply.headers(PAGE_HEADERS).header('content-type', HTML)
+    deliver(attempt, status, htmlPage(view))
+  } else {
+    reply.header('content-type', JSON_TYPE)
+    deliver(attempt, status, jsonBody(view))
+  }
+}
+
+/** Sends the response and hands the error to the reporters (which run after it is on its way). */
+function deliver (attempt: Attempt, status: number, body: unknown): void {
+  const { reply, request, dispatcher } = attempt
+  reply.code(status).send(body)
+  dispatcher.reporting?.schedule(attempt.original, status, request)
+}
+
+/**
+ * Our own 500 failed to go out through Fastify (an `onSend` hook that throws on every response):
+ * write a minimal page straight to the socket, past the hooks, so the client still gets an answer.
+ */
+function writeRaw500 (attempt: Attempt): void {
+  const { reply } = attempt
+  const body = `{"statusCode":500,"error":"${reasonPhrase(500)}","message":"The server could not complete the request."}`
+  reply.hijack()
+  reply.raw.writeHead(500, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) })
+  reply.raw.end(body)
+}
+
+/** Headers are gone: no second response can be sent. End the connection so the client sees a failure. */
+function endAfterHeaders (request: FastifyRequest, reply: FastifyReply, thrown: unknown): void {
+  request.log.error({ err: thrown instanceof Error ? thrown : { thrown: describe(thrown) } }, `${request.method} ${request.url}: error after the response headers were sent; connection ended`)
+  reply.raw.destroy()
+}

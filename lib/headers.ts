@@ -1,0 +1,46 @@
+/**
+ * Copying headers an error carries onto the reply (DESIGN §11): only names that are RFC 9110 tokens
+ * and values without control characters go out; anything else is dropped with a warning, so a bad
+ * header on an error can never turn its response into a crash (Node throws on CR/LF in headers).
+ */
+import type { FastifyReply } from 'fastify'
+
+/** RFC 9110 §5.6.2 token. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** What Node's http module accepts in a field value: no CR, LF, NUL or other controls but tab. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/** A header value after validation, or undefined when it cannot be sent. */
+export function headerValue (value: unknown): string | string[] | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined
+  if (typeof value === 'string') return FIELD_VALUE.test(value) ? value : undefined
+  if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && FIELD_VALUE.test(item))) {
+    return value as string[]
+  }
+  return undefined
+}
+
+/** True when `name` can be a header name. */
+export function isHeaderName (name: string): boolean {
+  return TOKEN.test(name)
+}
+
+/**
+ * Sets every valid header of `headers` on `reply` and returns the names that were refused.
+ * Reading is guarded: a getter that throws counts as an invalid value.
+ */
+export function applyHeaders (reply: FastifyReply, headers: Record<string, unknown>): string[] {
+  const refused: string[] = []
+  for (const name of Object.keys(headers)) {
+    let value: string | string[] | undefined
+    try {
+      value = isHeaderName(name) ? headerValue(headers[name]) : undefined
+    } catch {
+      // The header's getter threw: it is refused like any other invalid value (reported below).
+      value = undefined
+    }
+    if (value === undefined) refused.push(name)
+    else reply.header(name, value)
+  }
+  return refused
+}

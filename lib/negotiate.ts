@@ -1,0 +1,49 @@
+/**
+ * JSON or HTML for this request (DESIGN §5): HTML when the client prefers `text/html` over
+ * `application/json` (RFC 9110 §12.5.1 q-values, ties broken by the client's own order), JSON
+ * otherwise — including `*\/*`, no `Accept`, and an `Accept` we cannot satisfy: an error response
+ * is never turned into a 406.
+ */
+import Negotiator from 'negotiator'
+
+/** The two representations an error response can take. */
+export type Representation = 'json' | 'html'
+
+/** A context's policy: negotiate per request, or always one representation (an `/api` prefix). */
+export type FormatPolicy = 'negotiate' | Representation
+
+const OFFERED = ['application/json', 'text/html']
+
+/**
+ * Parsing an Accept header costs a few microseconds (a third of a plain JSON response, DESIGN §10),
+ * and clients send a handful of distinct values, so answers are cached per value. The cache is
+ * bounded: when full it is emptied, which keeps memory flat under a flood of unique headers.
+ */
+const CACHE_LIMIT = 256
+/** Longer values are answered without caching: real browsers send well under this. */
+const CACHEABLE_LENGTH = 256
+const cache = new Map<string, Representation>()
+
+/** The representation the `accept` header asks for under `policy`. */
+export function choose (accept: string | undefined, policy: FormatPolicy): Representation {
+  if (policy !== 'negotiate') return policy
+  if (accept === undefined || accept === '' || accept === '*/*') return 'json'
+  const cached = cache.get(accept)
+  if (cached !== undefined) return cached
+  const answer = parse(accept)
+  if (accept.length <= CACHEABLE_LENGTH) {
+    if (cache.size >= CACHE_LIMIT) cache.clear()
+    cache.set(accept, answer)
+  }
+  return answer
+}
+
+function parse (accept: string): Representation {
+  const preferred = new Negotiator({ headers: { accept } }).mediaType(OFFERED)
+  return preferred === 'text/html' ? 'html' : 'json'
+}
+
+/** How many Accept values are cached now (for tests of the bound). */
+export function cachedCount (): number {
+  return cache.size
+}

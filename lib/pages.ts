@@ -1,0 +1,104 @@
+/**
+ * Default error bodies (DESIGN §5): Fastify's JSON shape and a small built-in HTML page.
+ * Everything that reaches HTML is escaped; 5xx bodies only ever carry the generic text.
+ */
+import { createHash } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import { statusClasses } from './exceptions.js'
+import type { ThrownFacts } from './thrown.js'
+
+/** What a default response says about one error. */
+export interface ErrorView {
+  /** The status sent. */
+  readonly status: number
+  /** The reason phrase, e.g. "Not Found". */
+  readonly name: string
+  /** The text shown to the client: the error's own for 4xx, the generic one for hidden 5xx. */
+  readonly message: string
+  /** A string error code (`FST_ERR_VALIDATION`), as Fastify's own JSON has it. */
+  readonly code: string | undefined
+  /** Fastify's validation details, for validation errors. */
+  readonly validation: unknown
+  /** The request id: the reference a user can quote and the log line carries. */
+  readonly requestId: string
+  /** The request path (without the query string). */
+  readonly path: string
+}
+
+/** The generic text for a status: our class's description, or a plain sentence. */
+export function genericText (status: number): string {
+  return statusClasses.get(status)?.description ?? (status >= 500 ? 'The server could not complete the request.' : 'The request could not be completed.')
+}
+
+/** The reason phrase for a status (Node's table, as Fastify's `error` field uses). */
+export function reasonPhrase (status: number): string {
+  return STATUS_CODES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error')
+}
+
+/** Builds the view of an error for the default response. */
+export function errorView (status: number, facts: ThrownFacts, error: unknown, requestId: string, url: string): ErrorView {
+  const query = url.indexOf('?')
+  return {
+    status,
+    name: reasonPhrase(status),
+    message: facts.status === status && facts.publicMessage !== undefined ? facts.publicMessage : genericText(status),
+    code: facts.code,
+    validation: facts.code === 'FST_ERR_VALIDATION' ? readValidation(error) : undefined,
+    requestId,
+    path: query === -1 ? url : url.slice(0, query)
+  }
+}
+
+function readValidation (error: unknown): unknown {
+  try {
+    return (error as { validation?: unknown }).validation
+  } catch {
+    // A throwing getter: the details are left out; the message still says what failed.
+    return undefined
+  }
+}
+
+/** Fastify's error JSON `{ statusCode, code?, error, message }`, plus `validation` and `requestId`. */
+export function jsonBody (view: ErrorView): string {
+  return JSON.stringify({
+    statusCode: view.status,
+    code: view.code,
+    error: view.name,
+    message: view.message,
+    validation: view.validation,
+    requestId: view.requestId
+  })
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml (value: string): string {
+  return value.replace(/[&<>"']/g, (char) => ESCAPES[char])
+}
+
+const STYLE = 'body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa}' +
+  'main{max-width:36rem;margin:12vh auto;padding:2rem;background:#fff;border:1px solid #d0d7de;border-radius:12px}' +
+  '.status{margin:0;font-size:3rem;font-weight:700;color:#57606a}h1{margin:.25rem 0 1rem;font-size:1.5rem}' +
+  '.ref{color:#57606a;font-size:.875rem}code{font-family:ui-monospace,monospace}a{color:#0969da}'
+
+/**
+ * Headers of every built-in page: a CSP that allows nothing but our own inline style (by hash, so no
+ * `unsafe-inline`), and no MIME sniffing. Even if escaping ever failed, no script could run.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  'x-content-type-options': 'nosniff'
+}
+
+/** The small built-in page: status, reason, description, reference, a link home. */
+export function htmlPage (view: ErrorView): string {
+  const title = `${view.status} ${escapeHtml(view.name)}`
+  return '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width,initial-scale=1">' +
+    `<title>${title}</title><style>${STYLE}</style></head><body><main>` +
+    `<p class="status">${view.status}</p><h1>${escapeHtml(view.name)}</h1>` +
+    `<p>${escapeHtml(view.message)}</p>` +
+    `<p class="ref">Reference: <code>${escapeHtml(view.requestId)}</code></p>` +
+    '<p><a href="/">Back to the home page</a></p></main></body></html>'
+}

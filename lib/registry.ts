@@ -1,0 +1,214 @@
+/**
+ * Per-context handler tables, key validation and the lookup order (DESIGN §3 and §4.2).
+ *
+ * A Fastify child context is created with `Object.create(parent)`, so an instance's prototype chain
+ * *is* its scope chain: a plugin registered with a prefix (Fastify's blueprint) sees its own
+ * handlers first, then its parents' up to the root, as a Flask blueprint sees its own, then the app's.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { HTTPException, isStatusClass, statusClasses } from './exceptions.js'
+import { FFE_INVALID_HANDLER, FFE_INVALID_KEY } from './errors.js'
+import type { ThrownFacts } from './thrown.js'
+
+/** An error handler as the registry stores it. */
+export type StoredHandler = (this: FastifyInstance, error: any, request: FastifyRequest, reply: FastifyReply) => unknown
+
+/** A registered handler and the context it belongs to. */
+export interface HandlerEntry {
+  readonly handler: StoredHandler
+  readonly instance: FastifyInstance
+  /** How the key reads in logs: `404`, `NotFound`, `'FST_ERR_VALIDATION'`, `InvalidAPIUsage`. */
+  readonly label: string
+}
+
+/** A normalised registration key. */
+export type NormalizedKey =
+  | { readonly kind: 'status', readonly status: number }
+  | { readonly kind: 'code', readonly code: string }
+  | { readonly kind: 'class', readonly prototype: object, readonly name: string }
+  | { readonly kind: 'generic', readonly which: 'HTTPException' | 'Error' }
+
+/** The handler tables of one encapsulation context. */
+export class Scope<Options extends object = object> {
+  /** Phase 1: specific classes, keyed by prototype so a reassigned `constructor` cannot fool it. */
+  readonly classes = new Map<object, HandlerEntry>()
+  /** Phase 2: string error codes. */
+  readonly codes = new Map<string, HandlerEntry>()
+  /** Phase 3: statuses (a status class registers here: `404` ≡ `NotFound`). */
+  readonly statuses = new Map<number, HandlerEntry>()
+  /** Phase 4: the generic bases. */
+  readonly generic: { HTTPException?: HandlerEntry, Error?: HandlerEntry } = {}
+  /** Options given to this context (`app.register(flaskErrors, {...})` inside it). */
+  options: Partial<Options> = {}
+
+  constructor (readonly instance: FastifyInstance) {}
+}
+
+/** Turns a user's key into a table slot, or throws an error that says the fix (DESIGN §3). */
+export function normalizeKey (key: unknown): NormalizedKey {
+  if (typeof key === 'number') return statusKey(key)
+  if (typeof key === 'string') {
+    if (key === '') throw new FFE_INVALID_KEY('an empty string: an error code key is a non-empty string such as \'FST_ERR_VALIDATION\'')
+    return { kind: 'code', code: key }
+  }
+  if (typeof key === 'function') return classKey(key)
+  if (typeof key === 'object' && key !== null) {
+    const name = (key as { constructor?: { name?: unknown } }).constructor?.name
+    throw new FFE_INVALID_KEY(`an instance${typeof name === 'string' ? ` of ${name}` : ''}: register the class itself, e.g. errorhandler(${typeof name === 'string' ? name : 'MyError'})`)
+  }
+  throw new FFE_INVALID_KEY(`${String(key)} (${typeof key}): use an HTTP error status (400–599), an error class or an error code string`)
+}
+
+function statusKey (status: number): NormalizedKey {
+  if (!Number.isInteger(status) || status < 400 || status > 599) {
+    throw new FFE_INVALID_KEY(`status ${status}: only HTTP error statuses 400–599 have handlers`)
+  }
+  if (!statusClasses.has(status)) {
+    throw new FFE_INVALID_KEY(`status ${status}: it has no class; declare one (class MyError extends HTTPException { static code = ${status} }) and register that class`)
+  }
+  return { kind: 'status', status }
+}
+
+function classKey (cls: Function): NormalizedKey {
+  if (cls === HTTPException) return { kind: 'generic', which: 'HTTPException' }
+  if (cls === Error) return { kind: 'generic', which: 'Error' }
+  if (isStatusClass(cls)) return { kind: 'status', status: cls.code }
+  const prototype = (cls as { prototype?: unknown }).prototype
+  if (typeof prototype !== 'object' || prototype === null) {
+    throw new FFE_INVALID_KEY(`${cls.name === '' ? 'an anonymous function' : cls.name} without a prototype: pass an error class (class MyError extends Error {}), not an arrow function`)
+  }
+  return { kind: 'class', prototype, name: cls.name === '' ? '<anonymous class>' : cls.name }
+}
+
+function labelOf (key: NormalizedKey): string {
+  switch (key.kind) {
+    case 'status': return String(key.status)
+    case 'code': return `'${key.code}'`
+    case 'class': return key.name
+    case 'generic': return key.which
+  }
+}
+
+/** Puts `handler` in `scope`'s table for `key`; a later registration of the same key wins, as in Flask. */
+export function addHandler (scope: Scope, key: NormalizedKey, handler: unknown): HandlerEntry {
+  if (typeof handler !== 'function') {
+    throw new FFE_INVALID_HANDLER(handler === null ? 'null' : typeof handler)
+  }
+  const entry: HandlerEntry = { handler: handler as StoredHandler, instance: scope.instance, label: labelOf(key) }
+  switch (key.kind) {
+    case 'status': scope.statuses.set(key.status, entry); break
+    case 'code': scope.codes.set(key.code, entry); break
+    case 'class': scope.classes.set(key.prototype, entry); break
+    case 'generic': scope.generic[key.which] = entry; break
+  }
+  return entry
+}
+
+/** Handlers that already ran for this request; the lookup passes over them (no handler runs twice). */
+export type Tried = ReadonlySet<HandlerEntry>
+
+const NONE_TRIED: Tried = new Set()
+
+/**
+ * The four-phase lookup (DESIGN §4.2) over `chain` (innermost scope first):
+ * specific classes, then the string code, then the status, then `HTTPException` and `Error`.
+ * Within a phase the inner scope wins, as Flask's `_find_error_handler` walks blueprint then app.
+ */
+export function findHandler (chain: readonly Scope[], facts: ThrownFacts, tried: Tried = NONE_TRIED): HandlerEntry | undefined {
+  const { prototypes, code, status } = facts
+  for (const scope of chain) {
+    if (scope.classes.size === 0) continue
+    for (const proto of prototypes) {
+      const entry = usable(scope.classes.get(proto), tried)
+      if (entry !== undefined) return entry
+    }
+  }
+  if (code !== undefined) {
+    for (const scope of chain) {
+      const entry = usable(scope.codes.get(code), tried)
+      if (entry !== undefined) return entry
+    }
+  }
+  if (status !== undefined) {
+    for (const scope of chain) {
+      const entry = usable(scope.statuses.get(status), tried)
+      if (entry !== undefined) return entry
+    }
+  }
+  return findGeneric(chain, prototypes, tried)
+}
+
+function findGeneric (chain: readonly Scope[], prototypes: readonly object[], tried: Tried): HandlerEntry | undefined {
+  const isHttp = prototypes.includes(HTTPException.prototype)
+  const isError = isHttp || prototypes.includes(Error.prototype)
+  if (!isError) return undefined
+  for (const scope of chain) {
+    const entry = (isHttp ? usable(scope.generic.HTTPException, tried) : undefined) ?? usable(scope.generic.Error, tried)
+    if (entry !== undefined) return entry
+  }
+  return undefined
+}
+
+function usable (entry: HandlerEntry | undefined, tried: Tried): HandlerEntry | undefined {
+  return entry !== undefined && !tried.has(entry) ? entry : undefined
+}
+
+/** The scope chain of one context, innermost first, with the options in force there. */
+export interface Resolved<Options extends object> {
+  readonly chain: readonly Scope<Options>[]
+  readonly options: Readonly<Options>
+}
+
+/**
+ * All scopes of one application. Scopes are made when a context first registers a handler or
+ * options; chains are resolved on first use and cached until a registration changes them.
+ */
+export class Registry<Options extends object> {
+  readonly #scopes = new WeakMap<object, Scope<Options>>()
+  readonly #resolved = new WeakMap<object, Resolved<Options> & { generation: number }>()
+  #generation = 0
+
+  constructor (readonly defaults: Readonly<Options>) {}
+
+  /** The scope of `instance`, made on first use. */
+  scope (instance: FastifyInstance): Scope<Options> {
+    let scope = this.#scopes.get(instance)
+    if (scope === undefined) {
+      scope = new Scope<Options>(instance)
+      this.#scopes.set(instance, scope)
+      this.#generation++
+    }
+    return scope
+  }
+
+  /** Sets the options of `instance`'s own scope (later calls merge over earlier ones). */
+  configure (instance: FastifyInstance, options: Partial<Options>): void {
+    const scope = this.scope(instance)
+    scope.options = { ...scope.options, ...options }
+    this.#generation++
+  }
+
+  /** The scope chain and effective options for a context (a route's or a not-found handler's). */
+  resolve (instance: FastifyInstance): Resolved<Options> {
+    const cached = this.#resolved.get(instance)
+    if (cached !== undefined && cached.generation === this.#generation) return cached
+    const chain: Scope<Options>[] = []
+    for (let object: object | null = instance; object !== null; object = Object.getPrototypeOf(object) as object | null) {
+      const scope = this.#scopes.get(object)
+      if (scope !== undefined) chain.push(scope)
+    }
+    const options = { ...this.defaults }
+    for (let i = chain.length - 1; i >= 0; i--) Object.assign(options, definedOnly(chain[i].options))
+    const resolved = { chain, options, generation: this.#generation }
+    this.#resolved.set(instance, resolved)
+    return resolved
+  }
+}
+
+function definedOnly<T extends object> (options: Partial<T>): Partial<T> {
+  const out: Partial<T> = {}
+  for (const key of Object.keys(options) as (keyof T)[]) {
+    if (options[key] !== undefined) out[key] = options[key]
+  }
+  return out
+}

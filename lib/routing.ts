@@ -1,0 +1,91 @@
+/**
+ * Routing errors (DESIGN §7): 404 vs 405, the `Allow` header, and which prefixed context owns the
+ * not-found responses under its prefix.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { MethodNotAllowed, NotFound } from './exceptions.js'
+import { FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './errors.js'
+
+/**
+ * The methods worth probing for a 405. Fastify knows ~30 methods (WebDAV included); probing all on
+ * every unknown URL would cost ~10 µs, so we probe the common ones plus any other method a route
+ * was actually registered with (seen by an `onRoute` hook, at startup).
+ */
+export class MethodIndex {
+  readonly #methods: string[]
+
+  constructor (supported: readonly string[]) {
+    this.#methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => supported.includes(m))
+  }
+
+  /** Records the methods of a route as it is registered. */
+  add (methods: RouteOptions['method']): void {
+    for (const method of typeof methods === 'string' ? [methods] : methods) {
+      const upper = method.toUpperCase()
+      if (!this.#methods.includes(upper)) this.#methods.push(upper)
+    }
+  }
+
+  /** The methods to probe, in the order `Allow` lists them. */
+  get methods (): readonly string[] {
+    return this.#methods
+  }
+}
+
+/** The methods the path of `url` is served under (RFC 9110 §10.2.1 `Allow`), excluding `method`. */
+export function allowedMethods (instance: FastifyInstance, index: MethodIndex, method: string, url: string): string[] {
+  const query = url.indexOf('?')
+  const path = query === -1 ? url : url.slice(0, query)
+  const allowed: string[] = []
+  for (const candidate of index.methods) {
+    if (candidate !== method && instance.findRoute({ method: candidate as 'GET', url: path }) !== null) allowed.push(candidate)
+  }
+  return allowed
+}
+
+/**
+ * The error for a request no route matched: 405 with `Allow` when the path exists under other
+ * methods (Fastify alone answers 404 there), else 404.
+ */
+export function routingError (instance: FastifyInstance, index: MethodIndex, request: FastifyRequest): NotFound | MethodNotAllowed {
+  const allowed = allowedMethods(instance, index, request.method, request.url)
+  if (allowed.length > 0) return new MethodNotAllowed(undefined, { validMethods: allowed })
+  return new NotFound()
+}
+
+/** A function Fastify calls for requests no route matched. */
+export type NotFoundHandler = (request: FastifyRequest, reply: FastifyReply) => void
+
+/**
+ * Who answers routing errors under each prefix. Fastify allows one not-found handler per prefix and
+ * crashes on a second (DESIGN §10), so the first prefixed context that registers a 404/405 handler
+ * claims the prefix and later claimants are told, at startup, that they do not own it.
+ */
+export class PrefixOwners {
+  readonly #owners = new Map<string, FastifyInstance>()
+  /** Set by the plugin's onReady hook: after it, no context can claim a prefix. */
+  ready = false
+
+  /** Installs `handler` as `instance`'s not-found handler unless its prefix is owned already. */
+  claim (instance: FastifyInstance, handler: NotFoundHandler, what: string): void {
+    const prefix = instance.prefix
+    const owner = this.#owners.get(prefix)
+    if (owner === instance) return
+    if (owner !== undefined) {
+      instance.log.warn(`prefix "${prefix}": routing 404/405s are owned by the context "${owner.pluginName}"; the ${what} handler of "${instance.pluginName}" only sees errors its own routes throw`)
+      return
+    }
+    if (this.ready) throw new FFE_ROUTING_CLAIM_TOO_LATE(what)
+    this.install(instance, handler)
+  }
+
+  /** Sets the not-found handler of `instance` and records it as the owner of its prefix. */
+  install (instance: FastifyInstance, handler: NotFoundHandler): void {
+    try {
+      instance.setNotFoundHandler(handler)
+    } catch (error) {
+      throw new FFE_NOT_FOUND_HANDLER_TAKEN(instance.prefix === '' ? '/' : instance.prefix, { cause: error })
+    }
+    this.#owners.set(instance.prefix, instance)
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Reading a thrown value (DESIGN §4.1). Anything can be thrown — `null`, a string, a Proxy whose traps
+ * throw, an error whose `statusCode` getter throws — so every read here is guarded: a value we cannot
+ * read has no status and becomes a 500, it never breaks the error handler itself.
+ */
+import { HTTPException } from './exceptions.js'
+
+/** What the dispatcher needs to know about a thrown value. */
+export interface ThrownFacts {
+  /** The HTTP error status (400–599) the value carries, if any. */
+  status: number | undefined
+  /** A string `code` (`'FST_ERR_VALIDATION'`, `'ECONNREFUSED'`), if any. */
+  code: string | undefined
+  /** The prototype chain, most specific first (lookup phase 1 walks it). */
+  prototypes: readonly object[]
+  /** The message, when it may be shown to clients (4xx, or an `expose: true` error); else undefined. */
+  publicMessage: string | undefined
+}
+
+/** Deeper chains than this are not real class hierarchies; stop reading instead of looping. */
+const MAX_CHAIN = 32
+
+const NO_FACTS: ThrownFacts = { status: undefined, code: undefined, prototypes: [], publicMessage: undefined }
+
+/** Reads status, code and class chain of any thrown value without ever throwing. */
+export function readThrown (value: unknown): ThrownFacts {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return NO_FACTS
+  try {
+    const prototypes = prototypeChain(value)
+    if (value instanceof HTTPException) {
+      return { status: value.code, code: undefined, prototypes, publicMessage: value.expose ? value.description : undefined }
+    }
+    const record = value as Record<string, unknown>
+    const code = record.code
+    const status = httpStatus(record.statusCode) ?? httpStatus(record.status)
+    // http-errors' convention: `expose` says whether the message is meant for clients; without it,
+    // 4xx messages are shown (Fastify's own shape) and 5xx ones never are.
+    const expose = typeof record.expose === 'boolean' ? record.expose : status !== undefined && status < 500
+    const message = record.message
+    return {
+      status,
+      code: typeof code === 'string' && code !== '' ? code : undefined,
+      prototypes,
+      publicMessage: expose && status !== undefined && typeof message === 'string' ? message : undefined
+    }
+  } catch {
+    // A getter or Proxy trap threw while we read it: the value tells us nothing usable, so it is
+    // handled as a value without a status (a 500 whose originalError is the value itself).
+    return NO_FACTS
+  }
+}
+
+/** `value` if it is an HTTP error status (an integer 400–599), else undefined. */
+export function httpStatus (value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value <= 599 ? value : undefined
+}
+
+function prototypeChain (value: object): object[] {
+  const chain: object[] = []
+  let proto = Object.getPrototypeOf(value) as object | null
+  while (proto !== null && proto !== Object.prototype && chain.length < MAX_CHAIN) {
+    chain.push(proto)
+    proto = Object.getPrototypeOf(proto) as object | null
+  }
+  return chain
+}
+
+/**
+ * A foreign error's own headers (`http-errors` puts `Allow` or `Retry-After` there), read safely.
+ * Only plain objects count; validation of names and values happens where headers are applied.
+ */
+export function foreignHeaders (value: unknown): Record<string, unknown> | undefined {
+  try {
+    const headers = (value as { headers?: unknown }).headers
+    return isPlainObject(headers) ? headers : undefined
+  } catch {
+    // A throwing `headers` getter: the error carries no usable headers.
+    return undefined
+  }
+}
+
+/** True for `{}` literals and `Object.create(null)` objects, false for class instances and arrays. */
+export function isPlainObject (value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
