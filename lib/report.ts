@@ -44,8 +44,12 @@ export type Reporter = (report: ErrorReport) => void | Promise<void>
 
 /** The plugin options this module reads. */
 export interface ReportOptions {
-  /** One reporter or a list; none (the default) turns reporting off entirely. */
-  report?: Reporter | Reporter[]
+  /**
+   * One reporter or a list; none (the default) turns reporting off entirely.
+   * `null` entries are skipped, so `report: [mailReporterFromEnv(), other]`
+   * works when the mail reporter is switched off.
+   */
+  report?: Reporter | null | ReadonlyArray<Reporter | null | undefined>
   /** which sent errors are reported; default: status >= 500 */
   reportWhen?: number[] | ((status: number, error: unknown) => boolean)
   /** ms a reporter may take before it is cut off (logged), default 10_000 */
@@ -175,14 +179,16 @@ export function summarizeRequest (request: FastifyRequest): RequestSummary {
   })
 }
 
-/** Validates `report` and returns the reporters as a list. */
+/** Validates `report` and returns the reporters as a list, `null`/`undefined` (a reporter switched off) left out. */
 function toReporters (report: unknown): Reporter[] {
-  if (report === undefined || report === null) return []
   const list: unknown[] = Array.isArray(report) ? report : [report]
+  const reporters: Reporter[] = []
   for (const item of list) {
+    if (item === undefined || item === null) continue
     if (typeof item !== 'function') throw new FFE_BAD_REPORTER(Array.isArray(report) ? `a list containing ${describeValue(item)}` : describeValue(item))
+    reporters.push(item as Reporter)
   }
-  return list as Reporter[]
+  return reporters
 }
 
 /** Validates `reportWhen` and returns the decision function. */
@@ -269,11 +275,8 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger)
       const count = entry.extra
       entry.extra = 0
       entry.last = undefined
-      if (sent >= rateLimit) {
-        dropped += count
-        entries.delete(key)
-        continue
-      }
+      // No budget check needed: the map never holds more than `rateLimit`
+      // entries, so the summaries always fit in the new window.
       sent++
       dispatch({ ...last, count }, requestLog)
     }

@@ -1,0 +1,486 @@
+import t from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  createReporting,
+  summarizeRequest,
+  describeValue,
+  safeString,
+  errorClass,
+  errorMessage,
+  fingerprint,
+  serializeError,
+  FFE_BAD_REPORTER,
+  FFE_BAD_REPORT_WHEN,
+  FFE_BAD_REPORT_OPTION,
+  type ErrorReport,
+  type ReportOptions,
+  type Reporting,
+  type RequestSummary
+} from '../lib/report.js'
+
+interface LogLine { level: number, msg: string, reqId?: string, [key: string]: unknown }
+
+/** A pino destination that keeps every line, parsed. */
+function captureLog (): { lines: LogLine[], stream: Writable } {
+  const lines: LogLine[] = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as LogLine)
+      callback()
+    }
+  })
+  return { lines, stream }
+}
+
+class PaymentError extends Error {}
+
+/**
+ * A plain Fastify app that drives the reporting engine the way the core does:
+ * send the error response first, then `schedule(error, status, request)`;
+ * `onClose` → `flush()`.
+ */
+async function build (options: ReportOptions): Promise<{ app: FastifyInstance, lines: LogLine[], reporting: Reporting }> {
+  const { lines, stream } = captureLog()
+  const app = Fastify({ logger: { level: 'info', stream } })
+  const reporting = createReporting(options, app.log)
+  if (reporting === null) throw new Error('expected a reporting engine')
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+    reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : error.message })
+    reporting.schedule(error, status, request)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'Not Found' })
+    reporting.schedule(new Error(`no route for ${request.url}`), 404, request)
+  })
+  app.addHook('onClose', async () => { await reporting.flush() })
+  app.get('/boom/:id', async () => { throw new Error('database is down') })
+  app.get('/other', async () => { throw new Error('database is down') })
+  app.get('/pay', async () => { throw new PaymentError('card declined') })
+  app.get('/distinct/:n', async (request) => { throw new Error(`failure ${(request.params as { n: string }).n}`) })
+  app.get('/teapot', async () => { throw Object.assign(new Error('short and stout'), { statusCode: 418 }) })
+  app.get('/missing', async () => { throw Object.assign(new Error('no such thing'), { statusCode: 404 }) })
+  app.get('/unavailable', async () => { throw Object.assign(new Error('maintenance'), { statusCode: 503 }) })
+  await app.ready()
+  return { app, lines, reporting }
+}
+
+/** A reporter that records what it receives. */
+function recorder (): { reports: ErrorReport[], reporter: (report: ErrorReport) => void } {
+  const reports: ErrorReport[] = []
+  return { reports, reporter: (report) => { reports.push(report) } }
+}
+
+t.test('option validation', async (t) => {
+  const { lines, stream } = captureLog()
+  const log = Fastify({ logger: { stream } }).log
+  t.equal(createReporting({}, log), null, 'no reporter: nothing to do')
+  t.equal(createReporting({ report: [] }, log), null, 'empty list: nothing to do')
+  t.equal(createReporting({ report: undefined, reportWhen: [500] }, log), null)
+  t.equal(createReporting({ report: null }, log), null, 'a reporter switched off (mailReporterFromEnv() without MAIL_SERVER)')
+  t.equal(createReporting({ report: [null, undefined] }, log), null)
+  t.not(createReporting({ report: [null, () => {}] }, log), null, 'null entries are skipped')
+
+  const bad: Array<[ReportOptions, unknown, RegExp]> = [
+    [{ report: 'mail' as never }, FFE_BAD_REPORTER, /report must be a function or a list of functions, got string "mail"/],
+    [{ report: [() => {}, 42] as never }, FFE_BAD_REPORTER, /got a list containing number 42/],
+    [{ report: [false] as never }, FFE_BAD_REPORTER, /got a list containing boolean false/],
+    [{ report: {} as never }, FFE_BAD_REPORTER, /got object/],
+    [{ report: () => {}, reportWhen: 'always' as never }, FFE_BAD_REPORT_WHEN, /got string "always"/],
+    [{ report: () => {}, reportWhen: [500, 700] }, FFE_BAD_REPORT_WHEN, /a list containing number 700/],
+    [{ report: () => {}, reportWhen: [99] }, FFE_BAD_REPORT_WHEN, /number 99/],
+    [{ report: () => {}, reportWhen: [404.5] }, FFE_BAD_REPORT_WHEN, /number 404.5/],
+    [{ report: () => {}, reportWhen: ['500'] as never }, FFE_BAD_REPORT_WHEN, /string "500"/],
+    [{ report: () => {}, reportTimeout: 0 }, FFE_BAD_REPORT_OPTION, /reportTimeout must be an integer from 1 to 2147483647, got number 0/],
+    [{ report: () => {}, reportTimeout: -5 }, FFE_BAD_REPORT_OPTION, /got number -5/],
+    [{ report: () => {}, reportTimeout: 1.5 }, FFE_BAD_REPORT_OPTION, /got number 1.5/],
+    [{ report: () => {}, reportTimeout: Infinity }, FFE_BAD_REPORT_OPTION, /got number Infinity/],
+    [{ report: () => {}, reportTimeout: NaN }, FFE_BAD_REPORT_OPTION, /got number NaN/],
+    [{ report: () => {}, reportTimeout: 2 ** 31 }, FFE_BAD_REPORT_OPTION, /got number 2147483648/],
+    [{ report: () => {}, reportTimeout: '10s' as never }, FFE_BAD_REPORT_OPTION, /got string "10s"/],
+    [{ report: () => {}, reportDedupeWindow: 0 }, FFE_BAD_REPORT_OPTION, /reportDedupeWindow must be/],
+    [{ report: () => {}, reportRateLimit: 0 }, FFE_BAD_REPORT_OPTION, /reportRateLimit must be an integer from 1 to 9007199254740991/],
+    [{ report: () => {}, reportRateLimit: true as never }, FFE_BAD_REPORT_OPTION, /got boolean true/],
+    // Checked even without a reporter: a typo must not wait until someone adds one.
+    [{ reportTimeout: -1 }, FFE_BAD_REPORT_OPTION, /reportTimeout/]
+  ]
+  for (const [options, ErrorClass, message] of bad) {
+    t.throws(() => createReporting(options, log), ErrorClass as never, JSON.stringify(options, (_k, v: unknown) => typeof v === 'function' ? 'fn' : v))
+    try {
+      createReporting(options, log)
+    } catch (error) {
+      t.match((error as Error).message, message)
+      t.match((error as { code: string }).code, /^FFE_/)
+    }
+  }
+  const e = new FFE_BAD_REPORTER('x')
+  t.type(e, TypeError, 'FFE_BAD_REPORTER is a TypeError')
+  t.type(new FFE_BAD_REPORT_OPTION('a', 'b', 'c'), RangeError)
+  t.equal(lines.length, 0, 'validation logs nothing')
+})
+
+t.test('helpers', async (t) => {
+  t.equal(describeValue(null), 'null')
+  t.equal(describeValue(undefined), 'undefined')
+  t.equal(describeValue([1]), 'an array')
+  t.equal(describeValue('x'.repeat(50)), `string "${'x'.repeat(40)}…"`)
+  t.equal(describeValue(10n), 'bigint 10')
+  t.equal(describeValue(false), 'boolean false')
+  t.equal(describeValue(Symbol('s')), 'symbol')
+
+  const noProto = Object.create(null) as object
+  t.throws(() => String(noProto), TypeError, 'the real input that breaks String()')
+  t.equal(safeString(noProto), '[object Object]')
+  t.equal(safeString(12), '12')
+
+  t.equal(errorClass(new TypeError('x')), 'TypeError')
+  t.equal(errorClass(new PaymentError('x')), 'PaymentError')
+  t.equal(errorClass('text'), 'string')
+  t.equal(errorClass(undefined), 'undefined')
+  t.equal(errorClass(null), 'null')
+  t.equal(errorClass(noProto), 'Object')
+  t.equal(errorClass({ a: 1 }), 'Object')
+  t.equal(errorClass(function named () {}), 'Function')
+  const anonymous = new (class {})()
+  t.equal(errorClass(anonymous), 'Object', 'anonymous class')
+
+  t.equal(errorMessage(new Error('hi')), 'hi')
+  t.equal(errorMessage('thrown string'), 'thrown string')
+  t.equal(errorMessage(noProto), '[object Object]')
+
+  function throwHere (): Error { return new Error('same') }
+  function throwThere (): Error { return new Error('same') }
+  t.equal(fingerprint(throwHere()), fingerprint(throwHere()), 'same class, message and frame')
+  t.not(fingerprint(throwHere()), fingerprint(throwThere()), 'another throw site')
+  t.not(fingerprint(new Error('same')), fingerprint(new TypeError('same')), 'another class')
+  t.not(fingerprint(new Error('a')), fingerprint(new Error('b')), 'another message')
+  const noStack = new Error('x')
+  noStack.stack = undefined
+  t.equal(fingerprint(noStack), 'Error\u0000x\u0000')
+  const bareStack = new Error('y')
+  bareStack.stack = 'Error: y'
+  t.equal(fingerprint(bareStack), 'Error\u0000y\u0000')
+  t.equal(fingerprint('oops'), 'string\u0000oops\u0000')
+
+  const root = new Error('root cause', { cause: 'a string cause' })
+  const top = Object.assign(new Error('top', { cause: root }), { code: 'E_TOP' })
+  const serialized = serializeError(top)
+  t.match(serialized, {
+    type: 'Error',
+    message: 'top',
+    code: 'E_TOP',
+    stack: /^Error: top\n/,
+    cause: { type: 'Error', message: 'root cause', cause: { type: 'string', message: 'a string cause' } }
+  })
+  t.notOk('code' in (serialized.cause as object), 'no code when the error has none')
+  const a = new Error('a')
+  const b = new Error('b', { cause: a })
+  a.cause = b
+  let depth = 0
+  for (let node: Record<string, unknown> | undefined = serializeError(a); node !== undefined; node = node.cause as Record<string, unknown> | undefined) depth++
+  t.equal(depth, 9, 'a cyclic cause chain is cut at depth 8')
+  t.same(serializeError(noStack), { type: 'Error', message: 'x' })
+})
+
+t.test('summarizeRequest masks credentials and names the route', async (t) => {
+  const app = Fastify()
+  let summary: RequestSummary | undefined
+  let notFound: RequestSummary | undefined
+  app.get('/users/:id', async (request) => { summary = summarizeRequest(request); return 'ok' })
+  app.setNotFoundHandler(async (request, reply) => { notFound = summarizeRequest(request); return reply.code(404).send('nope') })
+  await app.inject({
+    url: '/users/7?token=1',
+    headers: {
+      cookie: 'session=secret',
+      authorization: 'Bearer secret',
+      'proxy-authorization': 'Basic secret',
+      'set-cookie': 'x=secret',
+      'x-trace': 'abc',
+      accept: 'text/html'
+    }
+  })
+  t.ok(summary)
+  t.match(summary, {
+    method: 'GET',
+    url: '/users/7?token=1',
+    route: '/users/:id',
+    requestId: /^req-/,
+    ip: '127.0.0.1',
+    headers: {
+      cookie: '[masked]',
+      authorization: '[masked]',
+      'proxy-authorization': '[masked]',
+      'set-cookie': '[masked]',
+      'x-trace': 'abc',
+      accept: 'text/html'
+    }
+  })
+  t.notMatch(JSON.stringify(summary), /secret/, 'no credential survives')
+  t.ok(Object.isFrozen(summary) && Object.isFrozen(summary?.headers))
+  await app.inject({ method: 'POST', url: '/nowhere' })
+  t.match(notFound, { method: 'POST', url: '/nowhere', route: undefined })
+})
+
+t.test('default: 5xx reported once with the request summary, 4xx not', async (t) => {
+  const { reports, reporter } = recorder()
+  const { app, lines } = await build({ report: reporter })
+  let statusSeenWhenReporting = 0
+  const second = (report: ErrorReport): void => { statusSeenWhenReporting = report.status }
+
+  const { reports: others, reporter: other } = recorder()
+  const { app: app2 } = await build({ report: [other, second] })
+
+  const response = await app.inject({ url: '/boom/1?q=2', headers: { cookie: 'sid=1', 'user-agent': 'tap' } })
+  t.equal(response.statusCode, 500)
+  t.same(response.json(), { error: 'Internal Server Error' })
+  await app.inject('/missing')
+  await app.inject('/teapot')
+  await app.inject('/not-a-route')
+  await app.close()
+
+  t.equal(reports.length, 1, 'only the 500')
+  const [report] = reports
+  t.type(report.error, Error)
+  t.equal((report.error as Error).message, 'database is down')
+  t.equal(report.status, 500)
+  t.equal(report.count, 1)
+  t.type(report.time, Date)
+  t.match(report.request, { method: 'GET', url: '/boom/1?q=2', route: '/boom/:id', ip: '127.0.0.1', headers: { cookie: '[masked]', 'user-agent': 'tap' } })
+  const requestLine = lines.find((line) => line.msg === 'incoming request' && (line.req as { url: string }).url === '/boom/1?q=2')
+  t.equal(report.request.requestId, requestLine?.reqId, 'the request id of the log lines')
+  t.ok(Object.isFrozen(report), 'reporters share a frozen report')
+  t.equal(lines.filter((line) => line.level >= 40).length, 0, 'nothing logged by reporting')
+
+  await app2.inject('/unavailable')
+  await app2.close()
+  t.equal(others.length, 1, 'every reporter of a list runs')
+  t.equal(statusSeenWhenReporting, 503)
+})
+
+t.test('reporters run after the response, not inside schedule()', async (t) => {
+  const { lines, stream } = captureLog()
+  const app = Fastify({ logger: { stream } })
+  const calls: string[] = []
+  const reporting = createReporting({ report: () => { calls.push('reporter') } }, app.log)
+  app.setErrorHandler((error, request, reply) => {
+    reply.code(500).send('fail')
+    reporting?.schedule(error, 500, request)
+    calls.push(`after schedule (reporter calls so far: ${calls.length})`)
+  })
+  app.get('/', async () => { throw new Error('x') })
+  const response = await app.inject('/')
+  calls.push('response received')
+  t.equal(response.statusCode, 500)
+  await reporting?.flush()
+  t.same(calls, ['after schedule (reporter calls so far: 0)', 'response received', 'reporter'])
+  t.equal(lines.filter((line) => line.level >= 50).length, 0)
+})
+
+t.test('reportWhen: a list of statuses', async (t) => {
+  const { reports, reporter } = recorder()
+  const { app } = await build({ report: reporter, reportWhen: [404, 503] })
+  await app.inject('/boom/1')
+  await app.inject('/missing')
+  await app.inject('/unavailable')
+  await app.inject('/teapot')
+  await app.inject('/no-route')
+  await app.close()
+  t.same(reports.map((r) => [r.status, errorMessage(r.error)]), [
+    [404, 'no such thing'],
+    [503, 'maintenance'],
+    [404, 'no route for /no-route']
+  ])
+  t.equal(reports[2].request.route, undefined, 'routing 404: no route pattern')
+})
+
+t.test('reportWhen: a predicate', async (t) => {
+  const { reports, reporter } = recorder()
+  const seen: Array<[number, string]> = []
+  const { app } = await build({
+    report: reporter,
+    reportWhen: (status, error) => {
+      seen.push([status, errorClass(error)])
+      return error instanceof PaymentError || status === 418
+    }
+  })
+  await app.inject('/boom/1')
+  await app.inject('/pay')
+  await app.inject('/teapot')
+  await app.close()
+  t.same(seen, [[500, 'Error'], [500, 'PaymentError'], [418, 'Error']], 'called with status and the original error')
+  t.same(reports.map((r) => errorMessage(r.error)), ['card declined', 'short and stout'])
+})
+
+t.test('reportWhen that throws falls back to status >= 500 and is logged', async (t) => {
+  const { reports, reporter } = recorder()
+  const { app, lines } = await build({ report: reporter, reportWhen: () => { throw new Error('predicate bug') } })
+  await app.inject('/boom/1')
+  await app.inject('/missing')
+  await app.close()
+  t.same(reports.map((r) => r.status), [500])
+  const errors = lines.filter((line) => line.msg.startsWith('reportWhen threw'))
+  t.equal(errors.length, 2)
+  t.match(errors[0], { level: 50, reqId: /^req-/, err: { message: 'predicate bug' }, msg: /default rule \(status >= 500\) for this 500 error/ })
+})
+
+t.test('duplicates inside the window are collapsed into one summary with a count', async (t) => {
+  const { reports, reporter } = recorder()
+  const { app } = await build({ report: reporter })
+  const responses = await Promise.all([1, 2, 3, 4, 5].map((n) => app.inject(`/boom/${n}`)))
+  t.same(responses.map((r) => r.statusCode), [500, 500, 500, 500, 500], 'every response is sent')
+  await app.inject('/other') // same class and message, another throw site
+  await app.inject('/distinct/a')
+  await app.inject('/distinct/b')
+  await sleep(20)
+  t.same(reports.map((r) => [r.request.url, r.count]), [
+    ['/boom/1', 1], ['/other', 1], ['/distinct/a', 1], ['/distinct/b', 1]
+  ], 'first occurrences at once, duplicates held')
+  await app.close()
+  t.equal(reports.length, 5, 'close() flushes the summary')
+  t.match(reports[4], { count: 4, status: 500, request: { url: '/boom/5' } }, 'the summary stands for the 4 duplicates and shows the last one')
+})
+
+t.test('windows roll on a timer; an error that keeps happening gets one summary per window', async (t) => {
+  const { reports, reporter } = recorder()
+  const windowMs = 300
+  const { app, reporting } = await build({ report: reporter, reportDedupeWindow: windowMs })
+  await Promise.all([1, 2, 3].map((n) => app.inject(`/boom/${n}`)))
+  await sleep(20)
+  t.same(reports.map((r) => r.count), [1])
+  await sleep(windowMs + 100)
+  t.same(reports.map((r) => r.count), [1, 2], 'summary at the end of the window, without waiting for close()')
+
+  await app.inject('/boom/4')
+  await sleep(20)
+  t.equal(reports.length, 2, 'still happening: counted, not reported at once')
+  await sleep(windowMs + 100)
+  t.same(reports.map((r) => r.count), [1, 2, 1])
+  t.equal(reports[2].request.url, '/boom/4')
+
+  // A window with no occurrence forgets the error; the next one is new.
+  await sleep(windowMs + 100)
+  await app.inject('/boom/5')
+  await sleep(20)
+  t.same(reports.map((r) => r.count), [1, 2, 1, 1])
+
+  // flush() ends the window: what was held is sent, and the next error is new again.
+  await app.inject('/boom/6')
+  await reporting.flush()
+  t.same(reports.map((r) => r.count), [1, 2, 1, 1, 1])
+  await app.inject('/boom/7')
+  await sleep(20)
+  t.same(reports.map((r) => [r.request.url, r.count]).slice(-1), [['/boom/7', 1]])
+  await app.close()
+})
+
+t.test('rate limit: at most reportRateLimit reports per window, the rest counted and logged', async (t) => {
+  const { reports, reporter } = recorder()
+  const { app, lines } = await build({ report: reporter, reportRateLimit: 3 })
+  for (const n of [1, 2, 3, 4, 5]) await app.inject(`/distinct/${n}`)
+  await app.inject('/distinct/5') // a duplicate of a dropped error is dropped too
+  await app.inject('/distinct/1') // a duplicate of a reported one is counted for the summary
+  await sleep(20)
+  t.same(reports.map((r) => r.request.url), ['/distinct/1', '/distinct/2', '/distinct/3'])
+  await app.close()
+  t.same(reports.map((r) => [r.request.url, r.count]).slice(3), [['/distinct/1', 1]], 'the summary still goes out')
+  const warnings = lines.filter((line) => line.level === 40)
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], { dropped: 3, reportRateLimit: 3, reportDedupeWindow: 60000, msg: '3 error report(s) dropped: more than 3 distinct errors in 60000 ms' })
+  t.notOk('reqId' in warnings[0], 'a window-level line goes to the root logger')
+})
+
+t.test('a reporter that throws or rejects is logged; the others still run; the response is unchanged', async (t) => {
+  const { reports, reporter } = recorder()
+  function brokenSync (): void { throw new Error('smtp refused') }
+  const { app, lines } = await build({
+    report: [brokenSync, async () => { throw new TypeError('service down') }, reporter]
+  })
+  const response = await app.inject('/pay')
+  t.equal(response.statusCode, 500)
+  t.same(response.json(), { error: 'Internal Server Error' })
+  await app.close()
+  t.equal(reports.length, 1, 'the healthy reporter ran')
+  const failures = lines.filter((line) => /^error reporter/.test(line.msg))
+  t.equal(failures.length, 2)
+  const requestId = reports[0].request.requestId
+  t.match(failures.find((line) => line.reporter === 'brokenSync (#0)'), {
+    level: 50,
+    reqId: requestId,
+    err: { type: 'Error', message: 'smtp refused', stack: /brokenSync/ },
+    reportedError: { type: 'PaymentError', message: 'card declined', stack: /card declined\n\s+at / },
+    cutOff: false,
+    msg: 'error reporter brokenSync (#0) failed while reporting GET /pay'
+  })
+  t.match(failures.find((line) => line.reporter === '#1'), { err: { type: 'TypeError', message: 'service down' } })
+})
+
+t.test('a hanging reporter is cut off after reportTimeout and never delays the response', async (t) => {
+  const { reports, reporter } = recorder()
+  // Generous: the response must beat it by a wide margin even on a loaded CI machine.
+  const timeout = 1000
+  let reporterStarted = 0
+  let slowFinished = 0
+  const hang = (): Promise<void> => { reporterStarted = Date.now(); return new Promise(() => {}) }
+  const slow = async (): Promise<void> => { await sleep(150); slowFinished = Date.now() }
+  const { app, lines } = await build({ report: [hang, slow, reporter], reportTimeout: timeout })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+
+  const start = Date.now()
+  const response = await fetch(`http://127.0.0.1:${port}/boom/1`)
+  const body = await response.text()
+  const responseAt = Date.now()
+  t.equal(response.status, 500)
+  t.equal(body, '{"error":"Internal Server Error"}')
+  t.ok(responseAt - start < timeout, `response after ${responseAt - start} ms, well before the ${timeout} ms cut-off`)
+
+  const closeStart = Date.now()
+  await app.close()
+  const closeTook = Date.now() - closeStart
+  t.ok(slowFinished > responseAt, 'the slow reporter finished after the response had arrived')
+  t.equal(reports.length, 1, 'the healthy reporter ran')
+  t.ok(reporterStarted > 0)
+  t.ok(closeTook < timeout + 250, `close() waited ${closeTook} ms: bounded by the timeout`)
+  t.ok(Date.now() - reporterStarted >= timeout - 5, 'waited for the timeout before cutting off')
+  const cut = lines.filter((line) => /was cut off/.test(line.msg))
+  t.equal(cut.length, 1)
+  t.match(cut[0], {
+    level: 50,
+    reqId: reports[0].request.requestId,
+    reporter: 'hang (#0)',
+    reportTimeout: timeout,
+    reportedError: { message: 'database is down' },
+    msg: `error reporter hang (#0) did not finish within ${timeout} ms and was cut off (reporting GET /boom/1)`
+  })
+})
+
+t.test('a reporter that fails after being cut off is logged again', async (t) => {
+  let rejectLate: (error: Error) => void = () => {}
+  let lateRejected: () => void = () => {}
+  const rejected = new Promise<void>((resolve) => { lateRejected = resolve })
+  const late = (): Promise<void> => new Promise((_resolve, reject) => { rejectLate = (error) => { reject(error); lateRejected() } })
+  const { app, lines } = await build({ report: late, reportTimeout: 50 })
+  await app.inject('/boom/1')
+  await app.close()
+  t.equal(lines.filter((line) => /was cut off/.test(line.msg)).length, 1)
+  rejectLate(new Error('connection reset'))
+  await rejected
+  await sleep(10)
+  const after = lines.filter((line) => /after being cut off/.test(line.msg))
+  t.equal(after.length, 1)
+  t.match(after[0], { cutOff: true, err: { message: 'connection reset' }, msg: 'error reporter late (#0) failed while reporting GET /boom/1 (after being cut off)' })
+})
+
+t.test('flush() waits for pending reports, including ones not started yet', async (t) => {
+  const done: string[] = []
+  const { app } = await build({
+    report: async (report) => { await sleep(100); done.push(report.request.url) }
+  })
+  await app.inject('/boom/1')
+  await app.inject('/pay')
+  t.same(done, [], 'nothing finished yet')
+  await app.close()
+  t.same(done.sort(), ['/boom/1', '/pay'], 'close() returned after both reports')
+})
