@@ -1,0 +1,376 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import nodemailer from 'nodemailer'
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
+import { Writable } from 'node:stream'
+import type { AddressInfo } from 'node:net'
+import flaskErrors from '../index.js'
+import {
+  mailReporter,
+  mailReporterFromEnv,
+  smtpSettingsFromEnv,
+  defaultSubject,
+  formatError,
+  formatReportText,
+  FFE_BAD_MAIL_OPTION,
+  FFE_BAD_MAIL_ENV,
+  type MailReporterOptions
+} from '../lib/mail.js'
+import type { ErrorReport, RequestSummary } from '../lib/report.js'
+
+/** One mail as the SMTP server received it, headers and body decoded. */
+interface Received {
+  envelope: { from: string, to: string[] }
+  headers: Record<string, string>
+  subject: string
+  text: string
+  raw: string
+}
+
+/** Bytes of `=XX` escapes and plain characters. */
+function qpBytes (text: string, underscoreIsSpace: boolean): Buffer {
+  const bytes: number[] = []
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]
+    if (char === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16))
+      i += 2
+    } else if (char === '_' && underscoreIsSpace) {
+      bytes.push(0x20)
+    } else {
+      bytes.push(...Buffer.from(char, 'utf8'))
+    }
+  }
+  return Buffer.from(bytes)
+}
+
+/** RFC 2047 encoded words; adjacent words are joined before UTF-8 decoding (a character may be split between them). */
+function decodeHeader (value: string): string {
+  const joined = value.replace(/\?=\s+=\?/g, '?==?')
+  return joined.replace(/(?:=\?[^?]+\?[QqBb]\?[^?]*\?=)+/g, (run) => {
+    const bytes: Buffer[] = []
+    for (const [, , encoding, data] of run.matchAll(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=/g)) {
+      bytes.push(encoding.toUpperCase() === 'B' ? Buffer.from(data, 'base64') : qpBytes(data, true))
+    }
+    return Buffer.concat(bytes).toString('utf8')
+  })
+}
+
+/** Splits a raw RFC 5322 message and decodes its single text part (quoted-printable, base64 or 7bit). */
+function parseMail (raw: string, envelope: Received['envelope']): Received {
+  const split = raw.indexOf('\r\n\r\n')
+  const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ')
+  const body = raw.slice(split + 4)
+  const headers: Record<string, string> = {}
+  for (const line of head.split('\r\n')) {
+    const colon = line.indexOf(':')
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
+  }
+  const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase()
+  let text: string
+  if (encoding === 'base64') text = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8')
+  else if (encoding === 'quoted-printable') text = qpBytes(body.replace(/=\r\n/g, ''), false).toString('utf8')
+  else text = body
+  return { envelope, headers, subject: decodeHeader(headers.subject ?? ''), text: text.replace(/\r\n/g, '\n'), raw }
+}
+
+/** A real SMTP server on loopback, port 0, keeping what it receives. */
+async function startSmtp (t: { teardown: (fn: () => Promise<void>) => void }, options: SMTPServerOptions = {}): Promise<{ port: number, mails: Received[], arrived: (n: number) => Promise<void> }> {
+  const mails: Received[] = []
+  const waiters: Array<{ n: number, resolve: () => void }> = []
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData (stream, session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      stream.on('end', () => {
+        const envelope = {
+          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          to: session.envelope.rcptTo.map((address) => address.address)
+        }
+        mails.push(parseMail(Buffer.concat(chunks).toString('latin1'), envelope))
+        for (const waiter of waiters.filter((w) => mails.length >= w.n)) waiter.resolve()
+        callback()
+      })
+    },
+    ...options
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const { port } = server.server.address() as AddressInfo
+  const arrived = (n: number): Promise<void> => mails.length >= n
+    ? Promise.resolve()
+    : new Promise((resolve) => waiters.push({ n, resolve }))
+  return { port, mails, arrived }
+}
+
+function captureLog (): { lines: Array<Record<string, unknown>>, stream: Writable } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>)
+      callback()
+    }
+  })
+  return { lines, stream }
+}
+
+const summary: RequestSummary = {
+  method: 'GET',
+  url: '/orders/42?token=abc',
+  route: '/orders/:id',
+  requestId: 'req-1',
+  ip: '127.0.0.1',
+  headers: { host: 'shop.test', cookie: '[masked]', accept: ['text/html', 'application/json'], 'x-empty': undefined }
+}
+
+function makeReport (fields: Partial<ErrorReport> = {}): ErrorReport {
+  return { error: new Error('boom'), status: 500, request: summary, time: new Date('2024-05-01T10:00:00Z'), count: 1, ...fields }
+}
+
+t.test('an unhandled error reaches the administrators through a real SMTP server', async (t) => {
+  const { port, mails, arrived } = await startSmtp(t)
+  const { lines, stream } = captureLog()
+  const app = Fastify({ logger: { stream } })
+  await app.register(flaskErrors, {
+    report: mailReporter({
+      smtp: { host: '127.0.0.1', port, secure: false },
+      from: '"Shop" <errors@shop.test>',
+      to: ['admin@shop.test', 'ops@shop.test'],
+      subject: '[shop]'
+    })
+  })
+  app.get('/orders/:id', async () => {
+    throw new Error('Ошибка — café ✓', { cause: new TypeError('connection refused') })
+  })
+  app.get('/known-missing', async (request, reply) => reply.abort(404))
+
+  const response = await app.inject({
+    url: '/orders/42?token=abc',
+    headers: { cookie: 'session=s3cr3t', authorization: 'Bearer s3cr3t', 'user-agent': 'tap-test' }
+  })
+  t.equal(response.statusCode, 500)
+  t.notMatch(response.body, /Ошибка/, 'the response does not leak the message')
+  await arrived(1)
+
+  t.equal(mails.length, 1)
+  const [mail] = mails
+  t.same(mail.envelope, { from: 'errors@shop.test', to: ['admin@shop.test', 'ops@shop.test'] })
+  t.match(mail.headers.from, /"?Shop"? <errors@shop\.test>/)
+  t.match(mail.headers.to, /admin@shop\.test, ops@shop\.test/)
+  t.equal(mail.subject, '[shop] 500 Internal Server Error: GET /orders/42', 'decoded subject, without the query string')
+  t.match(mail.headers['content-type'], /text\/plain; charset=utf-8/i)
+  t.notMatch(mail.raw, /Ошибка/, 'the raw message is 7-bit encoded…')
+  t.match(mail.text, 'Error: Ошибка — café ✓', '…and the non-ASCII message arrives intact')
+  t.match(mail.text, /Error: Ошибка — café ✓\n\s+at .*mail\.test\.ts/, 'with the stack')
+  t.match(mail.text, /Caused by: TypeError: connection refused\n\s+at /, 'and the cause chain')
+  t.match(mail.text, 'URL:        /orders/42?token=abc')
+  t.match(mail.text, 'Route:      /orders/:id')
+  t.match(mail.text, 'Status:     500 Internal Server Error')
+  t.match(mail.text, 'Count:      1')
+  t.match(mail.text, 'cookie: [masked]')
+  t.match(mail.text, 'authorization: [masked]')
+  t.match(mail.text, 'user-agent: tap-test')
+  t.notMatch(mail.text, /s3cr3t/, 'no credential in the mail')
+  const requestId = /Request id: (\S+)/.exec(mail.text)?.[1]
+  t.ok(lines.some((line) => line.reqId === requestId), 'the mail names the request id of the log lines')
+
+  // A 404, routed or thrown, sends nothing.
+  t.equal((await app.inject('/nowhere')).statusCode, 404)
+  t.equal((await app.inject('/known-missing')).statusCode, 404)
+
+  // Duplicates: one mail at once, one summary on close.
+  await app.inject('/orders/43')
+  await app.inject('/orders/44')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(mails.length, 1, 'duplicates and 404s sent nothing yet')
+  await app.close()
+  await arrived(2)
+  t.equal(mails.length, 2)
+  t.equal(mails[1].subject, '[shop] 500 Internal Server Error: GET /orders/44 (2 times)')
+  t.match(mails[1].text, 'This mail stands for 2 identical errors; the last one is shown.')
+  t.equal(lines.filter((line) => (line.level as number) >= 50 && /reporter/.test(line.msg as string)).length, 0, 'no reporter failure logged')
+})
+
+t.test('an SMTP failure is logged and does not change the response', async (t) => {
+  const { port, mails } = await startSmtp(t, { authOptional: false, allowInsecureAuth: true, onAuth: (_auth, _session, callback) => callback(new Error('bad login')) })
+  const { lines, stream } = captureLog()
+  const app = Fastify({ logger: { stream } })
+  await app.register(flaskErrors, {
+    report: mailReporter({ smtp: { host: '127.0.0.1', port, auth: { user: 'app', pass: 'wrong' } }, from: 'a@b.test', to: 'c@d.test' })
+  })
+  app.get('/', async () => { throw new Error('unhandled') })
+  const response = await app.inject('/')
+  t.equal(response.statusCode, 500)
+  await app.close()
+  t.equal(mails.length, 0)
+  const failure = lines.find((line) => /error reporter mail \(#0\) failed/.test(line.msg as string))
+  t.match(failure, { level: 50, err: { code: 'EAUTH' }, reportedError: { message: 'unhandled' } })
+})
+
+t.test('SMTP login, requireTLS, and a transporter of your own', async (t) => {
+  const { port, mails, arrived } = await startSmtp(t, {
+    authOptional: false,
+    allowInsecureAuth: true,
+    onAuth (auth, _session, callback) {
+      if (auth.username === 'app' && auth.password === 'pa55') callback(null, { user: auth.username })
+      else callback(new Error('Invalid username or password'))
+    }
+  })
+  await mailReporter({ smtp: { host: '127.0.0.1', port, auth: { user: 'app', pass: 'pa55' } }, from: 'a@b.test', to: 'c@d.test' })(makeReport())
+  await arrived(1)
+  t.same(mails[0].envelope.to, ['c@d.test'], 'logged in and sent')
+
+  // STARTTLS required but not offered: nodemailer refuses to send in clear.
+  const tls = mailReporter({ smtp: { host: '127.0.0.1', port, requireTLS: true, auth: { user: 'app', pass: 'pa55' } }, from: 'a@b.test', to: 'c@d.test' })
+  await t.rejects(Promise.resolve(tls(makeReport())), /STARTTLS/)
+
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, auth: { user: 'app', pass: 'pa55' } })
+  const own = mailReporter({ transport, from: 'a@b.test', to: 'e@f.test', subject: (report) => `custom\r\nBcc: evil@x.test ${report.status}` })
+  await own(makeReport({ status: 503 }))
+  await arrived(2)
+  t.equal(mails[1].subject, 'custom Bcc: evil@x.test 503', 'line breaks cannot inject headers')
+  t.notOk('bcc' in mails[1].headers)
+  t.same(mails[1].envelope.to, ['e@f.test'])
+})
+
+t.test('mailReporter validates its options', async (t) => {
+  const transport = nodemailer.createTransport({ jsonTransport: true })
+  const ok: MailReporterOptions = { transport, from: 'a@b.test', to: 'c@d.test' }
+  t.type(mailReporter(ok), 'function')
+  t.equal(mailReporter(ok).name, 'mail', 'named for log lines')
+  const bad: Array<[unknown, RegExp]> = [
+    [undefined, /options must be an object, got undefined/],
+    [null, /options must be an object, got null/],
+    [{ from: 'a@b.test', to: 'c@d.test' }, /exactly one of `transport` and `smtp`, got neither/],
+    [{ ...ok, smtp: { host: 'x' } }, /got both/],
+    [{ ...ok, transport: {} }, /transport must be a nodemailer transporter \(with sendMail\), got object/],
+    [{ ...ok, transport: null }, /transport must be a nodemailer transporter/],
+    [{ ...ok, from: '' }, /from must be an address, got string ""/],
+    [{ ...ok, from: 'nobody' }, /from must be an address, got string "nobody"/],
+    [{ ...ok, from: 'a@b.test\r\nBcc: x@y' }, /from must be an address/],
+    [{ ...ok, to: [] }, /to must be an address or a non-empty list of addresses, got an empty list/],
+    [{ ...ok, to: ['a@b.test', 7] }, /got a list containing number 7/],
+    [{ ...ok, to: 42 }, /got number 42/],
+    [{ ...ok, subject: 5 }, /subject must be a string prefix or a function \(report\) => string, got number 5/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: 'localhost' }, /smtp must be an object \{ host, port, secure, requireTLS, auth \}, got string "localhost"/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: null }, /smtp must be an object/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: {} }, /smtp.host must be a host name, got undefined/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 0 } }, /smtp.port must be an integer from 1 to 65535, got number 0/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 70000 } }, /got number 70000/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: '25' } }, /got string "25"/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 2.5 } }, /got number 2.5/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', secure: 'yes' } }, /smtp.secure must be a boolean, got string "yes"/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', requireTLS: 1 } }, /smtp.requireTLS must be a boolean, got number 1/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: 'user:pass' } }, /smtp.auth must be an object \{ user: string, pass: string \}, got string/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: null } }, /smtp.auth must be an object/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: { user: 'u' } } }, /smtp.auth must be an object/]
+  ]
+  for (const [options, message] of bad) {
+    t.throws(() => mailReporter(options as MailReporterOptions), FFE_BAD_MAIL_OPTION as never)
+    t.throws(() => mailReporter(options as MailReporterOptions), { code: 'FFE_BAD_MAIL_OPTION', message })
+  }
+  t.type(new FFE_BAD_MAIL_OPTION('a', 'b', 'c'), TypeError)
+})
+
+t.test('mailReporterFromEnv: the Flask tutorial variables', async (t) => {
+  t.equal(mailReporterFromEnv({}), null, 'off without MAIL_SERVER')
+  t.equal(mailReporterFromEnv({ MAIL_SERVER: '  ', ADMINS: 'a@b.test' }), null, 'off with an empty MAIL_SERVER')
+  const saved = process.env.MAIL_SERVER
+  delete process.env.MAIL_SERVER
+  t.teardown(() => { if (saved !== undefined) process.env.MAIL_SERVER = saved })
+  t.equal(mailReporterFromEnv(), null, 'reads process.env by default')
+  t.equal(smtpSettingsFromEnv(), null)
+
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test' }), { host: 'smtp.test', port: 25, secure: false, requireTLS: false }, 'port 25 by default, as in the tutorial')
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_PORT: '587', MAIL_USE_TLS: '1', MAIL_USERNAME: 'me', MAIL_PASSWORD: 'pw' }),
+    { host: 'smtp.test', port: 587, secure: false, requireTLS: true, auth: { user: 'me', pass: 'pw' } }, 'MAIL_USE_TLS: STARTTLS, required')
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_PORT: ' 465 ', MAIL_USE_TLS: 'True' }),
+    { host: 'smtp.test', port: 465, secure: true, requireTLS: false }, 'port 465: implicit TLS')
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_USE_TLS: 'off' }), { host: 'smtp.test', port: 25, secure: false, requireTLS: false })
+
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ MAIL_PORT: 'abc' }, /MAIL_PORT must be a port number from 1 to 65535, got string "abc"/],
+    [{ MAIL_PORT: '0' }, /got string "0"/],
+    [{ MAIL_PORT: '70000' }, /got string "70000"/],
+    [{ MAIL_PORT: '25.5' }, /got string "25.5"/],
+    [{ MAIL_USE_TLS: 'maybe' }, /MAIL_USE_TLS must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got string "maybe"/],
+    [{ MAIL_USERNAME: 'me' }, /MAIL_PASSWORD must be set together with MAIL_USERNAME/],
+    [{ MAIL_PASSWORD: 'pw' }, /MAIL_USERNAME must be set together with MAIL_PASSWORD/],
+    [{ ADMINS: ' , ' }, /ADMINS must be a comma-separated list of addresses when MAIL_SERVER is set, got string " , "/],
+    [{ ADMINS: 'not-an-address' }, /FFE_BAD_MAIL_OPTION|to must be an address/]
+  ]
+  for (const [vars, message] of bad) {
+    t.throws(() => mailReporterFromEnv({ MAIL_SERVER: 'smtp.test', ADMINS: 'a@b.test', ...vars }), { message }, JSON.stringify(vars))
+  }
+  t.throws(() => mailReporterFromEnv({ MAIL_SERVER: 'smtp.test' }), { code: 'FFE_BAD_MAIL_ENV', message: /ADMINS .* got undefined/ })
+  t.type(new FFE_BAD_MAIL_ENV('a', 'b', 'c'), TypeError)
+})
+
+t.test('mailReporterFromEnv sends to ADMINS from no-reply@MAIL_SERVER', async (t) => {
+  const { port, mails, arrived } = await startSmtp(t)
+  const reporter = mailReporterFromEnv({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port), ADMINS: 'one@x.test, two@x.test,' })
+  t.ok(reporter)
+  await reporter?.(makeReport())
+  const withOptions = mailReporterFromEnv({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port), ADMINS: 'one@x.test' }, { from: 'app@x.test', subject: 'Microblog Failure' })
+  await withOptions?.(makeReport())
+  await arrived(2)
+  t.same(mails[0].envelope, { from: 'no-reply@127.0.0.1', to: ['one@x.test', 'two@x.test'] })
+  t.equal(mails[0].subject, '[error] 500 Internal Server Error: GET /orders/42')
+  t.same(mails[1].envelope, { from: 'app@x.test', to: ['one@x.test'] })
+  t.equal(mails[1].subject, 'Microblog Failure 500 Internal Server Error: GET /orders/42')
+})
+
+t.test('subject and body formatting', async (t) => {
+  t.equal(defaultSubject(makeReport()), '[error] 500 Internal Server Error: GET /orders/42')
+  t.equal(defaultSubject(makeReport({ status: 599, count: 3 }), '[x]'), '[x] 599 Error: GET /orders/42 (3 times)', 'a status without a reason phrase')
+  const long = defaultSubject(makeReport({ request: { ...summary, url: '/' + 'a'.repeat(300) } }))
+  t.equal(long, `[error] 500 Internal Server Error: GET /${'a'.repeat(119)}…`, 'a long path is cut')
+  t.equal(defaultSubject(makeReport(), 'two\nlines'), 'two lines 500 Internal Server Error: GET /orders/42')
+
+  const coded = Object.assign(new Error('with code'), { code: 'E_DB' })
+  t.match(formatError(coded), /^Error: with code\n\s+at .*\n {4}code: 'E_DB'$/s)
+  const noStack = new RangeError('no stack')
+  noStack.stack = undefined
+  t.equal(formatError(noStack), 'RangeError: no stack')
+  t.equal(formatError('a string'), "string thrown (not an Error): 'a string'")
+  t.equal(formatError({ reason: 'object', n: { a: { b: { c: { d: 1 } } } } }), "Object thrown (not an Error): {\n  reason: 'object',\n  n: { a: { b: { c: [Object] } } }\n}", 'inspected, depth 3')
+  t.equal(formatError(Object.create(null)), 'Object thrown (not an Error): [Object: null prototype] {}')
+
+  const a = new Error('a')
+  a.stack = 'Error: a'
+  const b = new Error('b', { cause: a })
+  b.stack = 'Error: b'
+  a.cause = b
+  t.equal(formatError(a), 'Error: a\n\nCaused by: Error: b\n\nCaused by: (the chain loops back to an error shown above)')
+  let chain: unknown = 'root'
+  for (let i = 20; i > 0; i--) {
+    const link = new Error(`level ${i}`, { cause: chain })
+    link.stack = `Error: level ${i}`
+    chain = link
+  }
+  const text = formatError(chain)
+  t.equal(text.split('Caused by:').length - 1, 9, 'eight causes, then the cut')
+  t.match(text, /Caused by: Error: level 9\n\nCaused by: … \(chain cut\)$/)
+  t.match(formatError(new Error('x', { cause: 'because' })), /Caused by: string thrown \(not an Error\): 'because'$/)
+
+  const body = formatReportText(makeReport({ count: 4, request: { ...summary, route: undefined } }))
+  t.ok(body.startsWith([
+    'GET /orders/42?token=abc answered 500 Internal Server Error.',
+    'This mail stands for 4 identical errors; the last one is shown.',
+    '',
+    'Error',
+    '-----',
+    'Error: boom',
+    '    at '
+  ].join('\n')), 'heading, then the error with its stack')
+  t.match(body, 'Route:      (no route matched)')
+  t.match(body, 'Time:       2024-05-01T10:00:00.000Z')
+  t.match(body, 'Count:      4')
+  t.match(formatReportText(makeReport({ status: 599 })), /^GET \/orders\/42\?token=abc answered 599 Error\.\n\nError\n/, 'a status without a reason phrase; no count line for one error')
+  t.match(body, 'accept: text/html\naccept: application/json\n', 'repeated headers on their own lines')
+  t.notMatch(body, 'x-empty', 'an absent header is left out')
+  t.ok(body.endsWith('cookie: [masked]\naccept: text/html\naccept: application/json\n'))
+})
