@@ -1,0 +1,633 @@
+/**
+ * `npm run bench`: autocannon against each scenario of bench/scenarios.ts, each in its own server
+ * process on 127.0.0.1, reported as req/s ratios against plain-Fastify references of the same run.
+ *
+ * Honesty rules: every scenario gets the same connections, pipelining and duration; scenarios
+ * alternate over rounds (rotated and reversed order); the table shows medians over rounds; the
+ * server is pinned to CPU 0 and this process (the load generator) to CPU 1 when `taskset` exists;
+ * each scenario is validated (status and body) before it is measured, and a round whose responses
+ * are not all the expected status fails the scenario instead of measuring errors. The server's CPU
+ * use is recorded per round: below ~90 % the load generator, not the server, is the bottleneck.
+ *
+ * Flags: --rounds 5 --duration 5 --warmup 2 --connections 10 --pipelining 1
+ *        --only name,name   --skip name,name   --list
+ *        --profile name[,name]  (run those scenarios once under `node --cpu-prof` and print the
+ *                                functions that take the server's time, instead of the table)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario } from './scenarios.js'
+
+// ---------------------------------------------------------------------------------------------
+// autocannon (no type declarations ship with it: the part we use, typed here)
+
+interface AutocannonOptions {
+  url: string
+  method: string
+  headers: Record<string, string>
+  connections: number
+  pipelining: number
+  duration: number
+}
+interface AutocannonResult {
+  duration: number
+  errors: number
+  timeouts: number
+  non2xx: number
+  statusCodeStats: Record<string, { count: number }>
+  latency: { p50: number, p99: number, average: number }
+  requests: { total: number, average: number }
+}
+const require = createRequire(import.meta.url)
+const autocannon = require('autocannon') as (options: AutocannonOptions) => Promise<AutocannonResult>
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
+const RESULTS = fileURLToPath(new URL('./results', import.meta.url))
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    pipelining: { type: 'string', default: '1' },
+    retries: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    profile: { type: 'string' },
+    list: { type: 'boolean', default: false }
+  },
+  strict: true
+})
+
+function positive (name: string, raw: string | undefined, integer: boolean): number {
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw ?? ''}"`)
+  }
+  return value
+}
+
+interface Settings {
+  rounds: number
+  duration: number
+  warmup: number
+  connections: number
+  pipelining: number
+  retries: number
+}
+
+const settings: Settings = {
+  rounds: positive('rounds', flags.rounds, true),
+  duration: positive('duration', flags.duration, true),
+  warmup: positive('warmup', flags.warmup, true),
+  connections: positive('connections', flags.connections, true),
+  pipelining: positive('pipelining', flags.pipelining, true),
+  retries: Number(flags.retries)
+}
+if (!Number.isInteger(settings.retries) || settings.retries < 0) throw new Error(`--retries must be a whole number, got "${flags.retries ?? ''}"`)
+
+function names (raw: string | undefined): string[] {
+  return raw === undefined ? [] : raw.split(',').map((n) => n.trim()).filter((n) => n !== '').map((n) => scenarioNamed(n).name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine and CPU pinning
+
+const hasTaskset = commandExists('taskset')
+const cores = cpus().length
+const pinned = hasTaskset && cores >= 2
+
+function commandExists (command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function versionOf (pkg: string): string {
+  const file = join(ROOT, 'node_modules', pkg, 'package.json')
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : 'not installed'
+}
+
+function gitCommit (): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'index.ts', 'lib'], { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+    return dirty ? `${head} + uncommitted index.ts/lib changes` : head
+  } catch {
+    return 'unknown'
+  }
+}
+
+const clockTicks = hasTaskset ? Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) : 100
+
+/** CPU seconds all processes have used so far (busy time plus steal), from /proc/stat. */
+function machineCpuSeconds (): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
+  return (user + nice + system + irq + softirq + steal) / clockTicks
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server processes
+
+interface Server {
+  readonly scenario: Scenario
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly url: string
+  readonly stderr: () => string
+}
+
+const children = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGTERM')
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of children) child.kill('SIGTERM')
+    process.exit(130)
+  })
+}
+
+const START_TIMEOUT_MS = 60_000
+/** Share of a core other processes may use during a round before it is measured again. */
+const FOREIGN_LIMIT = 0.1
+
+/** Starts one scenario's server; resolves once it prints its port. */
+function startServer (scenario: Scenario, env: Record<string, string>, nodeFlags: string[] = []): Promise<Server> {
+  const nodeArgs = [...nodeFlags, '--import', 'tsx', SERVER, scenario.name]
+  const child = pinned
+    ? spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  let out = ''
+  let err = ''
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { err = (err + chunk).slice(-8000) })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM')
+      reject(new Error(`${scenario.name}: server did not start within ${START_TIMEOUT_MS / 1000} s\n${err}`))
+    }, START_TIMEOUT_MS)
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk
+      const match = /BENCH_READY (\d+)/.exec(out)
+      if (match !== null && child.pid !== undefined) {
+        clearTimeout(timer)
+        resolve({ scenario, child, pid: child.pid, url: `http://127.0.0.1:${match[1]}`, stderr: () => err })
+      }
+    })
+    child.once('exit', (code, signal) => {
+      children.delete(child)
+      clearTimeout(timer)
+      reject(new Error(`${scenario.name}: server exited (${code ?? signal}) before it was ready\n${err.trim()}`))
+    })
+  })
+}
+
+function stopServer (server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) {
+      resolve()
+      return
+    }
+    server.child.once('exit', () => {
+      children.delete(server.child)
+      resolve()
+    })
+    server.child.kill('SIGINT')
+  })
+}
+
+async function ask (server: Server): Promise<Answer> {
+  const { method, path, headers } = server.scenario.request
+  const response = await fetch(server.url + path, { method, headers })
+  return { status: response.status, headers: response.headers, body: await response.text() }
+}
+
+/** Headers of the plugin's page that the constant reference replays (not framing or per-response ones). */
+const REPLAYED_HEADERS = ['content-type', 'content-security-policy', 'x-content-type-options', 'vary', 'cache-control']
+
+async function capturePage (server: Server): Promise<CapturedPage> {
+  const answer = await ask(server)
+  const problem = server.scenario.check(answer)
+  if (problem !== undefined) throw new Error(`${server.scenario.name}: cannot capture the built-in page: ${problem}`)
+  const headers: Record<string, string> = {}
+  for (const name of REPLAYED_HEADERS) {
+    const value = answer.headers.get(name)
+    if (value !== null) headers[name] = value
+  }
+  return { body: answer.body, headers }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface Round {
+  round: number
+  reqPerSec: number
+  p50: number
+  p99: number
+  serverCpu: number
+  loadCpu: number
+  foreignCpu: number
+  attempts: number
+  cpuMicrosPerRequest: number
+  requests: number
+}
+
+interface Load {
+  result: AutocannonResult
+  /** Server CPU seconds. */
+  cpu: number
+  /** This process's CPU seconds (autocannon). */
+  loadCpu: number
+  /** CPU seconds used by everything else on the machine (other jobs, the hypervisor's steal). */
+  foreignCpu: number
+  problem: string | undefined
+}
+
+async function load (server: Server, duration: number): Promise<Load> {
+  const { method, path, headers } = server.scenario.request
+  const before = cpuSeconds(server.pid)
+  const ownBefore = process.cpuUsage()
+  const machineBefore = machineCpuSeconds()
+  const result = await autocannon({
+    url: server.url + path,
+    method,
+    headers,
+    connections: settings.connections,
+    pipelining: settings.pipelining,
+    duration
+  })
+  const cpu = cpuSeconds(server.pid) - before
+  const own = process.cpuUsage(ownBefore)
+  const loadCpu = (own.user + own.system) / 1e6
+  const foreignCpu = Math.max(0, machineCpuSeconds() - machineBefore - cpu - loadCpu)
+  return { result, cpu, loadCpu, foreignCpu, problem: loadProblem(server.scenario, result) }
+}
+
+function loadProblem (scenario: Scenario, result: AutocannonResult): string | undefined {
+  const codes = Object.entries(result.statusCodeStats).filter(([code]) => Number(code) !== scenario.status)
+  const wrong = codes.reduce((sum, [, stat]) => sum + stat.count, 0)
+  if (result.requests.total === 0) return 'no responses at all'
+  if (wrong > 0) return `${wrong} of ${result.requests.total} responses had another status than ${scenario.status}: ${codes.map(([c, s]) => `${c}×${s.count}`).join(', ')}`
+  if (result.errors > 0 || result.timeouts > 0) return `${result.errors} connection errors, ${result.timeouts} timeouts`
+  return undefined
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** Round r's order: the list rotated by r, reversed on odd rounds, so no scenario always goes first or last. */
+function orderFor<T> (list: readonly T[], round: number): T[] {
+  const shift = list.length === 0 ? 0 : (round * 3) % list.length
+  const rotated = [...list.slice(shift), ...list.slice(0, shift)]
+  return round % 2 === 1 ? rotated.reverse() : rotated
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface ScenarioReport {
+  name: string
+  title: string
+  request: string
+  status: number
+  failed: string | undefined
+  rounds: Round[]
+  median: { reqPerSec: number, p99: number, serverCpu: number, loadCpu: number, cpuMicrosPerRequest: number } | undefined
+}
+
+interface TargetReport {
+  numerator: string
+  denominator: string
+  label: string
+  min: number | undefined
+  ratio: number | undefined
+  roundRatios: number[]
+  cpuRatio: number | undefined
+  holds: boolean | undefined
+}
+
+function fmt (value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+function targetReports (reports: Map<string, ScenarioReport>): TargetReport[] {
+  return targets.filter((t) => reports.has(t.numerator) || reports.has(t.denominator)).map((t) => {
+    const num = reports.get(t.numerator)
+    const den = reports.get(t.denominator)
+    if (num?.median === undefined || den?.median === undefined) {
+      return { ...t, ratio: undefined, roundRatios: [], cpuRatio: undefined, holds: t.min === undefined ? undefined : false }
+    }
+    const ratio = num.median.reqPerSec / den.median.reqPerSec
+    const roundRatios = num.rounds.map((r, i) => r.reqPerSec / (den.rounds[i]?.reqPerSec ?? NaN)).filter(Number.isFinite)
+    const cpuRatio = den.median.cpuMicrosPerRequest / num.median.cpuMicrosPerRequest
+    return { ...t, ratio, roundRatios, cpuRatio, holds: t.min === undefined ? undefined : ratio >= t.min }
+  })
+}
+
+function markdown (reports: Map<string, ScenarioReport>, checks: TargetReport[], header: string[], notes: string[]): string {
+  const lines = [...header, '']
+  lines.push('| scenario | req/s (median) | p99 ms | server CPU | µs CPU/req | ratio (rounds min–max) | vs | target | holds |')
+  lines.push('|---|---:|---:|---:|---:|---:|---|---:|:---:|')
+  for (const report of reports.values()) {
+    const check = checks.find((c) => c.numerator === report.name)
+    const m = report.median
+    const cells = m === undefined
+      ? [`**FAILED**: ${(report.failed ?? 'not measured').split('\n')[0].slice(0, 140).replaceAll('|', '\\|')}`, '', '', '']
+      : [fmt(m.reqPerSec), fmt(m.p99), `${fmt(m.serverCpu * 100)} %`, fmt(m.cpuMicrosPerRequest, 1)]
+    let ratio = ''
+    let vs = ''
+    let target = ''
+    let holds = ''
+    if (check !== undefined) {
+      vs = check.denominator
+      ratio = check.ratio === undefined
+        ? 'n/a'
+        : `${check.ratio.toFixed(2)}× (${Math.min(...check.roundRatios).toFixed(2)}–${Math.max(...check.roundRatios).toFixed(2)})`
+      target = check.min === undefined ? 'info' : `≥ ${check.min.toFixed(2)}×`
+      holds = check.holds === undefined ? '' : check.holds ? '✓' : '✗'
+    }
+    lines.push(`| ${report.name} — ${report.title} | ${cells.join(' | ')} | ${ratio} | ${vs} | ${target} | ${holds} |`)
+  }
+  const scored = checks.filter((c) => c.min !== undefined)
+  lines.push('')
+  lines.push(`Targets held: ${scored.filter((c) => c.holds === true).length} of ${scored.length}.`)
+  for (const c of checks) {
+    if (c.ratio !== undefined && c.cpuRatio !== undefined) {
+      lines.push(`- ${c.label}: ${c.ratio.toFixed(3)}× req/s; by server CPU time per request ${c.cpuRatio.toFixed(3)}×${c.min === undefined ? '' : ` (target ≥ ${c.min.toFixed(3)}×)`}`)
+    } else {
+      lines.push(`- ${c.label}: not measured (${c.numerator} / ${c.denominator})`)
+    }
+  }
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `> ${n}`))
+  return lines.join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiling: `--profile name` runs one scenario under --cpu-prof and summarises where time goes
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string, url: string, lineNumber: number }
+  hitCount?: number
+}
+interface CpuProfile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+}
+
+function shortUrl (url: string): string {
+  const path = url.replace(/^file:\/\//, '')
+  const at = path.indexOf('node_modules/')
+  if (at !== -1) return path.slice(at + 'node_modules/'.length)
+  return path.startsWith(ROOT) ? path.slice(ROOT.length) : path
+}
+
+function summariseProfile (file: string): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const self = new Map<string, number>()
+  const byModule = new Map<string, number>()
+  let total = 0
+  for (let i = 0; i < profile.samples.length; i++) {
+    const node = byId.get(profile.samples[i])
+    const dt = profile.timeDeltas[i] ?? 0
+    if (node === undefined) continue
+    total += dt
+    const frame = node.callFrame
+    const where = frame.url === '' ? '(native)' : shortUrl(frame.url)
+    const key = `${frame.functionName === '' ? '(anonymous)' : frame.functionName}  ${where}:${frame.lineNumber + 1}`
+    self.set(key, (self.get(key) ?? 0) + dt)
+    const module = frame.url === '' ? frame.functionName : moduleOf(where)
+    byModule.set(module, (byModule.get(module) ?? 0) + dt)
+  }
+  const idle = (self.get('(idle)  (native):0') ?? 0)
+  const busy = total - idle
+  const pct = (v: number): string => `${(100 * v / busy).toFixed(1).padStart(5)} %`
+  const top = [...self.entries()].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)
+  const modules = [...byModule.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, 15)
+  return [
+    `busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled`,
+    'self time by module:',
+    ...modules.map(([k, v]) => `  ${pct(v)}  ${k}`),
+    'self time by function (top 30):',
+    ...top.map(([k, v]) => `  ${pct(v)}  ${k}`)
+  ].join('\n')
+}
+
+function moduleOf (where: string): string {
+  if (where.startsWith('node:')) return 'node internals'
+  if (where.startsWith('lib/') || where.startsWith('index.ts')) return `plugin ${where.replace(/:\d+$/, '')}`
+  const parts = where.split('/')
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
+}
+
+async function profile (list: Scenario[], env: Record<string, string>): Promise<void> {
+  const dir = join(RESULTS, 'profiles')
+  mkdirSync(dir, { recursive: true })
+  for (const scenario of list) {
+    const name = `${scenario.name}-${Date.now()}.cpuprofile`
+    const server = await startServer(scenario, env, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name])
+    const problem = scenario.check(await ask(server))
+    if (problem !== undefined) throw new Error(`${scenario.name}: invalid answer: ${problem}`)
+    const { result, cpu, problem: loadIssue } = await load(server, settings.warmup + settings.duration)
+    await stopServer(server)
+    if (loadIssue !== undefined) throw new Error(`${scenario.name}: ${loadIssue}`)
+    console.log(`\n## ${scenario.name}: ${fmt(result.requests.total / result.duration)} req/s under the profiler, ${fmt(1e6 * cpu / result.requests.total, 1)} µs CPU/request`)
+    console.log(`profile: ${join(dir, name)}`)
+    console.log(summariseProfile(join(dir, name)))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main (): Promise<void> {
+  if (flags.list === true) {
+    for (const s of scenarios) console.log(`${s.name.padEnd(18)} ${s.plugin ? 'plugin' : 'plain '}  ${s.request.method} ${s.request.path}  → ${s.status}  ${s.title}`)
+    return
+  }
+  const pluginPresent = existsSync(join(ROOT, 'index.ts'))
+  const only = names(flags.only)
+  const skip = new Set(names(flags.skip))
+  const notes: string[] = []
+  let selected = scenarios.filter((s) => (only.length === 0 || only.includes(s.name)) && !skip.has(s.name))
+  if (!pluginPresent) {
+    const dropped = selected.filter((s) => s.plugin)
+    selected = selected.filter((s) => !s.plugin)
+    if (dropped.length > 0) notes.push(`index.ts does not exist yet: plugin scenarios skipped (${dropped.map((s) => s.name).join(', ')}).`)
+  }
+  if (selected.length === 0) throw new Error('no scenario selected')
+
+  if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+  else notes.push(`not pinned (taskset ${hasTaskset ? 'present' : 'missing'}, ${cores} cores): server and load generator share CPUs.`)
+
+  // The constant-HTML reference replays the plugin's own page, asked for once.
+  const env: Record<string, string> = {}
+  if (selected.some((s) => s.name === 'ref-410-html')) {
+    if (pluginPresent) {
+      const pageServer = await startServer(scenarioNamed('plugin-html'), {})
+      try {
+        env.BENCH_HTML_PAGE = JSON.stringify(await capturePage(pageServer))
+      } finally {
+        await stopServer(pageServer)
+      }
+    } else {
+      notes.push("ref-410-html sends a placeholder page: the plugin's page bytes are not available yet.")
+    }
+  }
+
+  if (flags.profile !== undefined) {
+    await profile(names(flags.profile).map(scenarioNamed), env)
+    return
+  }
+
+  const date = new Date()
+  const header = [
+    `# fastify-flask-errors benchmark — ${date.toISOString()}`,
+    '',
+    `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, nproc ${cores}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM; ${pinned ? 'server pinned to CPU 0, autocannon to CPU 1' : 'not pinned'}`,
+    `- node ${process.version}, fastify ${versionOf('fastify')}, @fastify/view ${versionOf('@fastify/view')}, ejs ${versionOf('ejs')}, @fastify/sensible ${versionOf('@fastify/sensible')}, autocannon ${versionOf('autocannon')}`,
+    `- plugin commit: ${gitCommit()}; NODE_ENV=production in the servers; logger off`,
+    `- ${settings.rounds} rounds × ${settings.duration} s per scenario after a ${settings.warmup} s warm-up; ${settings.connections} connections, pipelining ${settings.pipelining}; medians over rounds; ratio = req/s ÷ the reference's req/s`
+  ]
+  console.log(header.join('\n'))
+  const eta = selected.length * (settings.warmup + settings.rounds * (settings.duration + 0.3))
+  console.log(`\n${selected.length} scenarios, about ${Math.ceil(eta / 60)} min of load\n`)
+
+  const reports = new Map<string, ScenarioReport>()
+  const servers = new Map<string, Server>()
+  for (const scenario of selected) {
+    const { method, path } = scenario.request
+    const report: ScenarioReport = { name: scenario.name, title: scenario.title, request: `${method} ${path}`, status: scenario.status, failed: undefined, rounds: [], median: undefined }
+    reports.set(scenario.name, report)
+    try {
+      const server = await startServer(scenario, env)
+      servers.set(scenario.name, server)
+      const problem = scenario.check(await ask(server))
+      if (problem !== undefined) throw new Error(`invalid answer: ${problem}`)
+      console.log(`ok   ${scenario.name}: ${method} ${path} → ${scenario.status} validated`)
+    } catch (error) {
+      report.failed = error instanceof Error ? error.message : String(error)
+      console.error(`FAIL ${scenario.name}: ${report.failed}`)
+    }
+  }
+
+  const live = (): Server[] => selected.map((s) => servers.get(s.name)).filter((s): s is Server => s !== undefined && reports.get(s.scenario.name)?.failed === undefined)
+  const fail = async (server: Server, why: string): Promise<void> => {
+    const report = reports.get(server.scenario.name)
+    if (report !== undefined) report.failed = why
+    console.error(`FAIL ${server.scenario.name}: ${why}`)
+    await stopServer(server)
+  }
+
+  for (const server of live()) {
+    const { problem } = await load(server, settings.warmup)
+    if (problem !== undefined) await fail(server, `warm-up: ${problem}`)
+  }
+
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const server of orderFor(live(), round)) {
+      // Other jobs on this machine steal the cores we measure on: a round they disturb is run again
+      // (up to --retries times) and the least disturbed attempt kept; what remains is reported.
+      let attempt = await load(server, settings.duration)
+      let attempts = 1
+      while (attempt.problem === undefined && attempt.foreignCpu / attempt.result.duration > FOREIGN_LIMIT && attempts <= settings.retries) {
+        console.log(`round ${round + 1}/${settings.rounds}  ${server.scenario.name.padEnd(18)} disturbed: other processes used ${fmt(100 * attempt.foreignCpu / attempt.result.duration)} % of a core; measuring again`)
+        const again = await load(server, settings.duration)
+        attempts++
+        if (again.problem !== undefined || again.foreignCpu < attempt.foreignCpu) attempt = again
+      }
+      const { result, cpu, loadCpu, foreignCpu, problem } = attempt
+      if (problem !== undefined) {
+        await fail(server, `round ${round + 1}: ${problem}`)
+        continue
+      }
+      const reqPerSec = result.requests.total / result.duration
+      const entry: Round = {
+        round: round + 1,
+        reqPerSec,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        serverCpu: cpu / result.duration,
+        loadCpu: loadCpu / result.duration,
+        foreignCpu: foreignCpu / result.duration,
+        attempts,
+        cpuMicrosPerRequest: 1e6 * cpu / result.requests.total,
+        requests: result.requests.total
+      }
+      reports.get(server.scenario.name)?.rounds.push(entry)
+      console.log(`round ${round + 1}/${settings.rounds}  ${server.scenario.name.padEnd(18)} ${fmt(reqPerSec).padStart(8)} req/s  p99 ${fmt(entry.p99, 2).padStart(6)} ms  server CPU ${fmt(entry.serverCpu * 100).padStart(3)} %  load CPU ${fmt(entry.loadCpu * 100).padStart(3)} %  other ${fmt(entry.foreignCpu * 100).padStart(3)} %  ${fmt(entry.cpuMicrosPerRequest, 1)} µs/req`)
+    }
+  }
+
+  // Still right after the load? A scenario that degraded under load must not pass silently.
+  for (const server of live()) {
+    const problem = server.scenario.check(await ask(server))
+    if (problem !== undefined) await fail(server, `after the load: ${problem}`)
+  }
+  await Promise.all([...servers.values()].map(stopServer))
+
+  for (const report of reports.values()) {
+    if (report.failed !== undefined || report.rounds.length === 0) continue
+    report.median = {
+      reqPerSec: median(report.rounds.map((r) => r.reqPerSec)),
+      p99: median(report.rounds.map((r) => r.p99)),
+      serverCpu: median(report.rounds.map((r) => r.serverCpu)),
+      loadCpu: median(report.rounds.map((r) => r.loadCpu)),
+      cpuMicrosPerRequest: median(report.rounds.map((r) => r.cpuMicrosPerRequest))
+    }
+    const disturbed = report.rounds.filter((r) => r.foreignCpu > FOREIGN_LIMIT)
+    if (disturbed.length > 0) {
+      notes.push(`${report.name}: ${disturbed.length} of ${report.rounds.length} rounds stayed disturbed by other processes after retries (up to ${fmt(100 * Math.max(...disturbed.map((r) => r.foreignCpu)))} % of a core).`)
+    }
+    if (pinned && report.median.serverCpu < 0.9) {
+      notes.push(`${report.name}: the server used only ${fmt(report.median.serverCpu * 100)} % of its core (autocannon ${fmt(report.median.loadCpu * 100)} % of its own): the load generator may be the bottleneck, so compare µs CPU/request too.`)
+    }
+  }
+
+  const checks = targetReports(reports)
+  const table = markdown(reports, checks, header, notes)
+  console.log(`\n${table}\n`)
+
+  mkdirSync(RESULTS, { recursive: true })
+  const stamp = date.toISOString().replace(/[:.]/g, '-')
+  const json = { date: date.toISOString(), machine: { cpu: cpus()[0]?.model, nproc: cores, pinned }, versions: { node: process.version, fastify: versionOf('fastify'), view: versionOf('@fastify/view'), ejs: versionOf('ejs'), sensible: versionOf('@fastify/sensible'), autocannon: versionOf('autocannon') }, commit: gitCommit(), settings, scenarios: [...reports.values()], targets: checks, notes }
+  writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(json, null, 2) + '\n')
+  writeFileSync(join(RESULTS, `bench-${stamp}.md`), table + '\n')
+  console.log(`results: ${join('bench/results', `bench-${stamp}.json`)} and .md (${readdirSync(RESULTS).length} files in bench/results)`)
+  if ([...reports.values()].some((r) => r.failed !== undefined)) process.exitCode = 1
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack ?? error.message : String(error))
+  process.exitCode = 1
+}).finally(() => {
+  for (const child of children) child.kill('SIGTERM')
+})

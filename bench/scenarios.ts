@@ -1,0 +1,472 @@
+/**
+ * The benchmark scenarios: each builds one Fastify app (run in its own server process by
+ * `bench/server.ts`) and says which request to load it with and what a correct answer looks like.
+ *
+ * References are plain Fastify, written the way a Fastify user would without the plugin; plugin
+ * scenarios answer the same requests through fastify-flask-errors. Ratios compare them (bench/run.ts).
+ */
+import { STATUS_CODES } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+
+/** The request autocannon sends, and the one the validation step sends first. */
+export interface BenchRequest {
+  readonly method: string
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** One response, as the validation step sees it. */
+export interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: string
+}
+
+/** Build context handed to each scenario by the server process. */
+export interface BuildContext {
+  /** Body and headers of the plugin's built-in 410 page (for the constant-bytes reference). */
+  readonly htmlPage: CapturedPage | undefined
+}
+
+/** A response captured from the plugin, replayed as constant bytes by the reference. */
+export interface CapturedPage {
+  readonly body: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** One benchmark scenario. */
+export interface Scenario {
+  readonly name: string
+  readonly title: string
+  /** Needs the plugin (`../index.ts`). */
+  readonly plugin: boolean
+  readonly request: BenchRequest
+  /** The only status every response must have. */
+  readonly status: number
+  /** Returns what is wrong with a validation answer, or undefined when it is right. */
+  readonly check: (answer: Answer) => string | undefined
+  readonly build: (context: BuildContext) => Promise<FastifyInstance>
+}
+
+/** A Chrome navigation `Accept`: what a browser sends for a page. */
+export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7'
+const JSON_HEADERS = { accept: 'application/json' }
+const HTML_HEADERS = { accept: BROWSER_ACCEPT }
+
+/** Same text as the plugin's `Gone.description`, so reference and plugin send comparable bodies. */
+const GONE_TEXT = 'This resource is gone and will not come back.'
+const VIEWS = fileURLToPath(new URL('./views', import.meta.url))
+const TEMPLATE = 'errors/410.ejs'
+/** Only bench/views/partials/footer.ejs prints this: proof the template, not the built-in page, answered. */
+const TEMPLATE_MARK = 'data-bench-template'
+
+/** Placeholder for the built-in page until the plugin can be asked for its bytes. */
+const PLACEHOLDER_PAGE: CapturedPage = {
+  body: '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>410 Gone</title>' +
+    `<style>${'body{margin:0}'.repeat(40)}</style></head><body><main><p class="status">410</p><h1>Gone</h1>` +
+    `<p>${GONE_TEXT}</p><p class="ref">Reference: <code>req-1</code></p><p><a href="/">Back to the home page</a></p></main></body></html>`,
+  headers: { 'content-type': 'text/html; charset=utf-8' }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+function hasStatus (answer: Answer, status: number): string | undefined {
+  return answer.status === status ? undefined : `status ${answer.status}, expected ${status}: ${answer.body.slice(0, 200)}`
+}
+
+function jsonCheck (status: number, test: (body: Record<string, unknown>) => boolean, what: string) {
+  return (answer: Answer): string | undefined => {
+    const wrong = hasStatus(answer, status)
+    if (wrong !== undefined) return wrong
+    if (!(answer.headers.get('content-type') ?? '').startsWith('application/json')) return `content-type ${answer.headers.get('content-type')}, expected JSON`
+    let body: unknown
+    try {
+      body = JSON.parse(answer.body)
+    } catch {
+      return `body is not JSON: ${answer.body.slice(0, 200)}`
+    }
+    if (body === null || typeof body !== 'object' || !test(body as Record<string, unknown>)) return `body ${answer.body.slice(0, 200)} is not ${what}`
+    return undefined
+  }
+}
+
+function htmlCheck (status: number, ...needles: string[]) {
+  return (answer: Answer): string | undefined => {
+    const wrong = hasStatus(answer, status)
+    if (wrong !== undefined) return wrong
+    if (!(answer.headers.get('content-type') ?? '').startsWith('text/html')) return `content-type ${answer.headers.get('content-type')}, expected HTML`
+    for (const needle of needles) {
+      if (!answer.body.includes(needle)) return `HTML body lacks ${JSON.stringify(needle)}: ${answer.body.slice(0, 200)}`
+    }
+    return undefined
+  }
+}
+
+function allowCheck (allow: string, inner: (answer: Answer) => string | undefined) {
+  return (answer: Answer): string | undefined => {
+    const got = answer.headers.get('allow')
+    if (got === null) return 'no Allow header on the 405'
+    const set = (value: string): string => value.split(',').map((m) => m.trim()).sort().join(', ')
+    if (set(got) !== set(allow)) return `Allow "${got}", expected "${allow}"`
+    return inner(answer)
+  }
+}
+
+const okCheck = jsonCheck(200, (b) => b.ok === true, '{ ok: true }')
+const goneJson = jsonCheck(410, (b) => b.statusCode === 410 && b.error === 'Gone' && typeof b.message === 'string', "Fastify's 410 shape")
+const notFoundJson = jsonCheck(404, (b) => b.statusCode === 404 && b.error === 'Not Found', "Fastify's 404 shape")
+const methodJson = jsonCheck(405, (b) => b.statusCode === 405 && b.error === 'Method Not Allowed', "Fastify's 405 shape")
+const unprocessableJson = jsonCheck(422, (b) => b.handled === true && typeof b.kind === 'string', 'the handler object')
+
+// ---------------------------------------------------------------------------------------------
+// Apps
+
+function app (): FastifyInstance {
+  return Fastify({ logger: false })
+}
+
+function addOk (fastify: FastifyInstance): void {
+  fastify.get('/ok', async () => ({ ok: true }))
+}
+
+async function addView (fastify: FastifyInstance): Promise<void> {
+  const [{ default: view }, { default: ejs }] = await Promise.all([import('@fastify/view'), import('ejs')])
+  // production: pages compiled once; ejs cache: included partials too (DESIGN §10).
+  await fastify.register(view, { engine: { ejs }, root: VIEWS, production: true, options: { cache: true } })
+}
+
+/** Loads the plugin lazily, so reference servers never load its code. */
+export async function loadPlugin (): Promise<typeof import('../index.js')> {
+  return await import('../index.js')
+}
+
+async function withPlugin (): Promise<FastifyInstance> {
+  const plugin = await loadPlugin()
+  const fastify = app()
+  await fastify.register(plugin.default)
+  return fastify
+}
+
+function addAbortRoute (fastify: FastifyInstance): void {
+  fastify.get('/gone', (request, reply) => reply.abort(410))
+}
+
+/** Routes for the growth scenarios: half GET with a parameter, half POST, under distinct prefixes. */
+function addManyRoutes (fastify: FastifyInstance, count: number): void {
+  const handler = async (): Promise<{ ok: boolean }> => ({ ok: true })
+  for (let i = 0; i < count / 2; i++) {
+    fastify.get(`/items${i}/:id`, handler)
+    fastify.post(`/items${i}/:id`, handler)
+  }
+}
+
+/** Error classes for the dispatch growth scenario, one handler each. */
+async function withErrorClasses (count: number): Promise<{ fastify: FastifyInstance, Last: new () => Error }> {
+  const plugin = await loadPlugin()
+  const fastify = await withPlugin()
+  let Last: (new () => Error) | undefined
+  for (let i = 0; i < count; i++) {
+    const AppError = class extends plugin.UnprocessableEntity {}
+    Object.defineProperty(AppError, 'name', { value: `AppError${i}` })
+    const kind = AppError.name
+    fastify.errorhandler(AppError)(() => ({ handled: true, kind }))
+    Last = AppError
+  }
+  if (Last === undefined) throw new Error('withErrorClasses needs at least one class')
+  return { fastify, Last }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios
+
+const GROWTH_SMALL = 10
+const GROWTH_LARGE = 10_000
+const DISPATCH_LARGE = 1_000
+
+function growth404 (count: number): Scenario {
+  return {
+    name: `growth-404-${count}`,
+    title: `plugin routing 404, ${count} routes`,
+    plugin: true,
+    request: { method: 'GET', path: `/items${count / 2 - 1}/42/missing`, headers: JSON_HEADERS },
+    status: 404,
+    check: notFoundJson,
+    build: async () => {
+      const fastify = await withPlugin()
+      addManyRoutes(fastify, count)
+      return fastify
+    }
+  }
+}
+
+function growth405 (count: number): Scenario {
+  return {
+    name: `growth-405-${count}`,
+    title: `plugin 405 + Allow, ${count} routes`,
+    plugin: true,
+    request: { method: 'DELETE', path: `/items${count / 2 - 1}/42`, headers: JSON_HEADERS },
+    status: 405,
+    check: allowCheck('GET, HEAD, POST', methodJson),
+    build: async () => {
+      const fastify = await withPlugin()
+      addManyRoutes(fastify, count)
+      return fastify
+    }
+  }
+}
+
+function dispatch (count: number): Scenario {
+  return {
+    name: `dispatch-${count}`,
+    title: `plugin dispatch, ${count} registered error class${count === 1 ? '' : 'es'}`,
+    plugin: true,
+    request: { method: 'GET', path: '/fail', headers: JSON_HEADERS },
+    status: 422,
+    check: unprocessableJson,
+    build: async () => {
+      const { fastify, Last } = await withErrorClasses(count)
+      fastify.get('/fail', () => { throw new Last() })
+      return fastify
+    }
+  }
+}
+
+/** Every scenario, in the order they run within a round (each plugin scenario next to its reference). */
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'ref-ok',
+    title: '(a) plain GET /ok 200 JSON',
+    plugin: false,
+    request: { method: 'GET', path: '/ok', headers: JSON_HEADERS },
+    status: 200,
+    check: okCheck,
+    build: async () => {
+      const fastify = app()
+      addOk(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'plugin-ok',
+    title: 'GET /ok 200 with the plugin registered',
+    plugin: true,
+    request: { method: 'GET', path: '/ok', headers: JSON_HEADERS },
+    status: 200,
+    check: okCheck,
+    build: async () => {
+      const fastify = await withPlugin()
+      addOk(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'ref-410-json',
+    title: '(b) plain reply.code(410).send(json)',
+    plugin: false,
+    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      const fastify = app()
+      fastify.get('/gone', (request, reply) => reply.code(410).send({ statusCode: 410, error: 'Gone', message: GONE_TEXT }))
+      return fastify
+    }
+  },
+  {
+    name: 'abort-json',
+    title: 'reply.abort(410) → default JSON',
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      const fastify = await withPlugin()
+      addAbortRoute(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'abort-handler',
+    title: 'reply.abort(410) + errorhandler(410) returning an object',
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      const fastify = await withPlugin()
+      fastify.errorhandler(410)((error) => ({ statusCode: 410, error: 'Gone', message: error.message }))
+      addAbortRoute(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'peer-sensible',
+    title: 'peer: @fastify/sensible httpErrors.gone() + setErrorHandler',
+    plugin: false,
+    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      const { default: sensible } = await import('@fastify/sensible')
+      const fastify = app()
+      await fastify.register(sensible)
+      fastify.setErrorHandler<FastifyError>((error, request, reply) => {
+        const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+        const message = statusCode < 500 ? error.message : 'Internal Server Error'
+        return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode], message })
+      })
+      fastify.get('/gone', async () => { throw fastify.httpErrors.gone(GONE_TEXT) })
+      return fastify
+    }
+  },
+  {
+    name: 'ref-410-html',
+    title: "(c) plain reply.code(410).send(the plugin's page bytes)",
+    plugin: false,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone'),
+    build: async ({ htmlPage }) => {
+      const page = htmlPage ?? PLACEHOLDER_PAGE
+      const fastify = app()
+      fastify.get('/gone', (request, reply) => reply.code(410).headers(page.headers).send(page.body))
+      return fastify
+    }
+  },
+  {
+    name: 'plugin-html',
+    title: 'reply.abort(410) → built-in HTML page',
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone'),
+    build: async () => {
+      const fastify = await withPlugin()
+      addAbortRoute(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'ref-view-200',
+    title: `(d) plain 200 rendered from ${TEMPLATE} by @fastify/view`,
+    plugin: false,
+    request: { method: 'GET', path: '/page', headers: HTML_HEADERS },
+    status: 200,
+    check: htmlCheck(200, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/page</code>'),
+    build: async () => {
+      const fastify = app()
+      await addView(fastify)
+      fastify.get('/page', (request, reply) => {
+        const query = request.url.indexOf('?')
+        return reply.view(TEMPLATE, {
+          error: null,
+          status: 410,
+          name: 'Gone',
+          description: GONE_TEXT,
+          path: query === -1 ? request.url : request.url.slice(0, query),
+          requestId: request.id,
+          debug: false
+        })
+      })
+      return fastify
+    }
+  },
+  {
+    name: 'plugin-template',
+    title: `reply.abort(410) → ${TEMPLATE} via @fastify/view`,
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    build: async () => {
+      const plugin = await loadPlugin()
+      const fastify = app()
+      await addView(fastify)
+      await fastify.register(plugin.default)
+      addAbortRoute(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'ref-404',
+    title: '(e) plain custom setNotFoundHandler 404 JSON',
+    plugin: false,
+    request: { method: 'GET', path: '/missing/page', headers: JSON_HEADERS },
+    status: 404,
+    check: notFoundJson,
+    build: async () => {
+      const fastify = app()
+      addOk(fastify)
+      fastify.setNotFoundHandler((request, reply) => reply.code(404).send({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `Route ${request.method}:${request.url} not found`
+      }))
+      return fastify
+    }
+  },
+  {
+    name: 'plugin-404',
+    title: 'plugin routing 404 (default JSON)',
+    plugin: true,
+    request: { method: 'GET', path: '/missing/page', headers: JSON_HEADERS },
+    status: 404,
+    check: notFoundJson,
+    build: async () => {
+      const fastify = await withPlugin()
+      addOk(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'plugin-405',
+    title: 'plugin 405 + Allow (DELETE /ok)',
+    plugin: true,
+    request: { method: 'DELETE', path: '/ok', headers: JSON_HEADERS },
+    status: 405,
+    check: allowCheck('GET, HEAD', methodJson),
+    build: async () => {
+      const fastify = await withPlugin()
+      addOk(fastify)
+      return fastify
+    }
+  },
+  growth404(GROWTH_SMALL),
+  growth404(GROWTH_LARGE),
+  growth405(GROWTH_SMALL),
+  growth405(GROWTH_LARGE),
+  dispatch(1),
+  dispatch(DISPATCH_LARGE)
+]
+
+/** A target: `numerator` req/s divided by `denominator` req/s must be at least `min`. */
+export interface Target {
+  readonly numerator: string
+  readonly denominator: string
+  readonly min: number | undefined
+  readonly label: string
+}
+
+/** Every ratio issue 6 asks for, plus the peer for context (no target). */
+export const targets: readonly Target[] = [
+  { numerator: 'plugin-ok', denominator: 'ref-ok', min: 0.98, label: 'success route with the plugin vs without' },
+  { numerator: 'abort-json', denominator: 'ref-410-json', min: 0.80, label: 'reply.abort(410) default JSON vs plain reply.code(410).send(json)' },
+  { numerator: 'abort-handler', denominator: 'ref-410-json', min: 0.75, label: 'abort(410) with a registered handler vs plain' },
+  { numerator: 'peer-sensible', denominator: 'ref-410-json', min: undefined, label: 'peer: @fastify/sensible + setErrorHandler vs plain (context)' },
+  { numerator: 'plugin-html', denominator: 'ref-410-html', min: 0.80, label: 'built-in HTML page vs the same bytes as a constant' },
+  { numerator: 'plugin-template', denominator: 'ref-view-200', min: 0.90, label: 'template error page vs the same template on a 200' },
+  { numerator: 'plugin-404', denominator: 'ref-404', min: 0.90, label: 'routing 404 vs a custom setNotFoundHandler' },
+  { numerator: 'plugin-405', denominator: 'ref-404', min: 0.85, label: '405 + Allow vs a custom setNotFoundHandler' },
+  { numerator: 'growth-404-10000', denominator: 'growth-404-10', min: 1 / 1.2, label: 'routing 404: 10,000 routes vs 10 (cost ≤ 1.2×)' },
+  { numerator: 'growth-405-10000', denominator: 'growth-405-10', min: 1 / 1.2, label: '405: 10,000 routes vs 10 (cost ≤ 1.2×)' },
+  { numerator: 'dispatch-1000', denominator: 'dispatch-1', min: 1 / 1.1, label: 'dispatch: 1,000 error classes vs 1 (cost ≤ 1.1×)' }
+]
+
+/** The scenario called `name`, or a clear error listing the names there are. */
+export function scenarioNamed (name: string): Scenario {
+  const found = scenarios.find((s) => s.name === name)
+  if (found === undefined) throw new Error(`unknown scenario "${name}"; there are: ${scenarios.map((s) => s.name).join(', ')}`)
+  return found
+}
