@@ -5,6 +5,9 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
 import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
 import flaskErrors from '../index.js'
+import { buildApp, configFromEnv } from '../examples/reporting/app.js'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   mailReporter,
   mailReporterFromEnv,
@@ -373,4 +376,48 @@ t.test('subject and body formatting', async (t) => {
   t.match(body, 'accept: text/html\naccept: application/json\n', 'repeated headers on their own lines')
   t.notMatch(body, 'x-empty', 'an absent header is left out')
   t.ok(body.endsWith('cookie: [masked]\naccept: text/html\naccept: application/json\n'))
+})
+
+t.test('examples/reporting: mail and rotating log file from the environment', async (t) => {
+  const { port, mails, arrived } = await startSmtp(t)
+  const logDir = t.testdir({})
+  const config = configFromEnv({
+    MAIL_SERVER: '127.0.0.1',
+    MAIL_PORT: String(port),
+    ADMINS: 'admin@x.test',
+    LOG_DIR: logDir,
+    LOG_FILE_SIZE: '1k',
+    LOG_FILE_COUNT: '3',
+    LOG_STDOUT: '0'
+  })
+  t.equal(config.mailStatus, 'on, to admin@x.test')
+  const app = await buildApp(config)
+  t.equal((await app.inject('/')).statusCode, 200)
+  t.equal((await app.inject('/orders/7')).statusCode, 500)
+  t.equal((await app.inject('/missing')).statusCode, 404)
+  t.equal((await app.inject('/nowhere')).statusCode, 404)
+  await arrived(1)
+  await app.close()
+  t.equal(mails.length, 1, 'only the 500 is mailed')
+  t.equal(mails[0].subject, '[reporting example] 500 Internal Server Error: GET /orders/7')
+  t.same(mails[0].envelope, { from: 'no-reply@127.0.0.1', to: ['admin@x.test'] })
+  t.match(mails[0].text, /Error: could not load order 7\n\s+at [^]*Caused by: Error: connect ECONNREFUSED 127\.0\.0\.1:5432/)
+
+  const files = readdirSync(logDir).filter((name) => /^app\.\d+\.log$/.test(name))
+  t.ok(files.length >= 1, `log files: ${files.join(', ')}`)
+  const lines = files.flatMap((name) => readFileSync(join(logDir, name), 'utf8').split('\n').filter((l) => l !== ''))
+    .map((line) => JSON.parse(line) as { level: number, reqId?: string, msg: string, err?: { message: string } })
+  const errorLine = lines.find((line) => line.level === 50)
+  t.match(errorLine, { reqId: /^req-/, err: { message: /could not load order 7/ } }, 'the 500 is in the log file at error level')
+  t.equal(/Request id: (\S+)/.exec(mails[0].text)?.[1], errorLine?.reqId, 'mail and log line share the request id')
+  t.ok(lines.some((line) => line.msg === 'request completed'), 'request lines too')
+
+  const debug = configFromEnv({ APP_DEBUG: 'true', MAIL_SERVER: '127.0.0.1', ADMINS: 'admin@x.test' })
+  t.equal(debug.mail, null, 'no mail in debug mode')
+  t.equal(debug.mailStatus, 'off (debug mode)')
+  const plain = configFromEnv({})
+  t.equal(plain.mail, null)
+  t.equal(plain.mailStatus, 'off (MAIL_SERVER not set)')
+  t.match(plain, { debug: false, logFileSize: '10m', logFileCount: 10, stdout: true, logFile: /examples[/\\]logs[/\\]app\.log$/ })
+  t.throws(() => configFromEnv({ LOG_FILE_COUNT: 'many' }), /LOG_FILE_COUNT must be a positive integer, got "many"/)
 })
