@@ -347,7 +347,7 @@ t.test("foreign errors flow through the same handlers by status", async (t) => {
   const { app } = await build()
   await app.register(sensible)
   const seen: string[] = []
-  app.errorhandler(400)((error) => { seen.push(error.code ?? 'no code'); return [{ handled: error.message }, 400] })
+  app.errorhandler(400)((error) => { seen.push(String(error.code)); return [{ handled: error.message }, 400] })
   app.errorhandler(413)(() => ['too big', 413])
   app.errorhandler(415)(() => ['media', 415])
   app.post('/validated', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => 'ok')

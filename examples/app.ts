@@ -1,0 +1,91 @@
+/**
+ * The main example: the cases of Flask's "Handling Application Errors" page, on Fastify.
+ *
+ *   npm run example          # then open http://127.0.0.1:3000/
+ *
+ * - `/profile?username=…` aborts with 400 (no name) or 404 (unknown user);
+ * - custom 404 and 500 pages for the site;
+ * - a JSON API error class carrying a payload (`InvalidAPIUsage`, as in the Flask docs);
+ * - a `/blog` prefix with its own 404 (unknown URLs included) and 500 pages;
+ * - an `/api` prefix that always answers JSON, 405 with `Allow` included.
+ */
+import Fastify from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { fileURLToPath } from 'node:url'
+import flaskErrors, { MethodNotAllowed, abort, frameworkErrors } from '../index.js'
+import { escapeHtml } from '../lib/pages.js'
+
+/** The Flask docs' API error: a message, a status and a payload. */
+export class InvalidAPIUsage extends Error {
+  statusCode = 400
+  constructor (message: string, statusCode?: number, readonly payload: Record<string, unknown> = {}) {
+    super(message)
+    if (statusCode !== undefined) this.statusCode = statusCode
+  }
+
+  /** The JSON body, as the Flask docs' `to_dict()`. */
+  toDict (): Record<string, unknown> {
+    return { ...this.payload, message: this.message }
+  }
+}
+
+const USERS = new Set(['alice', 'bob'])
+
+function page (title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+    `<body><nav><a href="/">Home</a> · <a href="/blog/">Blog</a></nav><main>${body}</main></body></html>`
+}
+
+/** Builds the example app (used by `npm run example` and by the tests). */
+export async function buildApp (options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: true, frameworkErrors, ...options })
+  await app.register(flaskErrors, { debug: process.env.FLASK_ERRORS_DEBUG === '1' })
+
+  // Site-wide pages, as the Flask docs' page_not_found / internal_server_error.
+  app.errorhandler(404)((error, request) => [page('Page not found', `<h1>Page not found</h1><p>Nothing lives at <code>${escapeHtml(request.url)}</code>.</p>`), 404])
+  app.errorhandler(500)(() => [page('Something broke', '<h1>Something broke</h1><p>We have been told. Please try again later.</p>'), 500])
+  // The API error class answers JSON wherever it is thrown.
+  app.errorhandler(InvalidAPIUsage)((error) => [error.toDict(), error.statusCode])
+
+  app.get('/', async (request, reply) => reply.type('text/html').send(page('Home', '<h1>fastify-flask-errors example</h1><ul>' +
+    '<li><a href="/profile">/profile</a> (400) · <a href="/profile?username=carol">/profile?username=carol</a> (404) · <a href="/profile?username=alice">alice</a></li>' +
+    '<li><a href="/crash">/crash</a> (500 page)</li><li><a href="/nowhere">/nowhere</a> (site 404)</li>' +
+    '<li><a href="/blog/">/blog/</a>, <a href="/blog/nowhere">/blog/nowhere</a> (blog 404), <a href="/blog/crash">/blog/crash</a> (blog 500)</li>' +
+    '<li><a href="/api/users/1">/api/users/1</a>, <a href="/api/users/99">/api/users/99</a> (JSON 404), <a href="/api/nowhere">/api/nowhere</a></li></ul>')))
+
+  // Flask docs: abort(400) without a username, abort(404) for an unknown one.
+  app.get<{ Querystring: { username?: string } }>('/profile', async (request, reply) => {
+    const name = request.query.username
+    if (name === undefined || name === '') return reply.abort(400, 'Say whose profile: /profile?username=alice')
+    if (!USERS.has(name)) abort(404, `No user called ${name}.`)
+    return reply.type('text/html').send(page(name, `<h1>${escapeHtml(name)}</h1>`))
+  })
+  app.get('/crash', async () => { throw new Error('database password rejected for db.internal:5432') })
+
+  await app.register(async (blog) => {
+    blog.errorhandler(404)((error, request) => [page('Blog: not found', `<h1>No such post</h1><p>The blog has nothing at <code>${escapeHtml(request.url)}</code>.</p>`), 404])
+    blog.errorhandler(500)(() => [page('Blog: error', '<h1>The blog is having trouble</h1>'), 500])
+    blog.get('/', async (request, reply) => reply.type('text/html').send(page('Blog', '<h1>Blog</h1><p><a href="/blog/hello">Hello</a></p>')))
+    blog.get('/hello', async (request, reply) => reply.type('text/html').send(page('Hello', '<h1>Hello</h1>')))
+    blog.get('/crash', async () => { throw new Error('blog template exploded') })
+  }, { prefix: '/blog' })
+
+  await app.register(async (api) => {
+    await api.register(flaskErrors, { format: 'json' })
+    api.errorhandler(MethodNotAllowed)((error) => [{ message: 'wrong method', allowed: error.validMethods }, 405])
+    api.get<{ Params: { id: string } }>('/users/:id', async (request) => {
+      const id = Number(request.params.id)
+      if (!Number.isInteger(id) || id < 1) throw new InvalidAPIUsage('user id must be a positive integer', 400, { id: request.params.id })
+      if (id > 2) abort(404, `user ${id} does not exist`)
+      return { id, name: [...USERS][id - 1] }
+    })
+  }, { prefix: '/api' })
+
+  return app
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const app = await buildApp()
+  const port = Number(process.env.PORT ?? 3000)
+  await app.listen({ port, host: process.env.HOST ?? '127.0.0.1' })
+}

@@ -1,0 +1,183 @@
+/**
+ * lib/routing.ts through fastify.inject: 404 vs 405 with Allow on plain, parametric, wildcard,
+ * regex and prefixed routes; prefixed contexts owning their not-found responses.
+ */
+import t from 'tap'
+import Fastify from 'fastify'
+import flaskErrors, { FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE, MethodNotAllowed, NotFound } from '../index.js'
+import { MethodIndex } from '../lib/routing.js'
+import { build, API, BROWSER, LEVEL } from './helpers.js'
+
+t.test('405 with Allow instead of 404 when the path is served under other methods', async (t) => {
+  const { app } = await build()
+  app.get('/plain', async () => 'ok')
+  app.post('/plain', async () => 'ok')
+  app.put('/users/:id', async () => 'ok')
+  app.delete('/files/*', async () => 'ok')
+  app.get('/re/:n(^\\d+$)', async () => 'ok')
+  await app.register(async (api) => { api.patch('/item/:id', async () => 'ok') }, { prefix: '/api' })
+
+  const cases: Array<[string, string, string]> = [
+    ['DELETE', '/plain', 'GET, HEAD, POST'],
+    ['GET', '/users/42', 'PUT'],
+    ['POST', '/files/a/b/c.txt', 'DELETE'],
+    ['POST', '/re/12', 'GET, HEAD'],
+    ['GET', '/api/item/7?x=1', 'PATCH']
+  ]
+  for (const [method, url, allow] of cases) {
+    const res = await app.inject({ method: method as 'GET', url, headers: API })
+    t.equal(res.statusCode, 405, `${method} ${url}`)
+    t.equal(res.headers.allow, allow, `${method} ${url} Allow`)
+    t.same(res.json().error, 'Method Not Allowed')
+  }
+  const regexMiss = await app.inject({ method: 'POST', url: '/re/abc' })
+  t.equal(regexMiss.statusCode, 404, 'a path that matches no route under any method is a 404')
+  const unknown = await app.inject({ url: '/nothing', headers: API })
+  t.equal(unknown.statusCode, 404)
+  t.notOk('allow' in unknown.headers)
+})
+
+t.test('a method seen only on a registered route is probed too', async (t) => {
+  const { app } = await build()
+  app.addHttpMethod('PROPFIND')
+  app.route({ method: 'PROPFIND', url: '/dav', handler: async () => 'ok' })
+  const res = await app.inject({ method: 'GET', url: '/dav' })
+  t.equal(res.statusCode, 405)
+  t.equal(res.headers.allow, 'PROPFIND')
+})
+
+t.test('routes registered before the plugin are found (common methods)', async (t) => {
+  const app = Fastify()
+  app.put('/early', async () => 'ok')
+  await app.register(flaskErrors)
+  const res = await app.inject({ method: 'GET', url: '/early' })
+  t.equal(res.statusCode, 405)
+  t.equal(res.headers.allow, 'PUT')
+})
+
+t.test('MethodIndex keeps the common methods first and adds others once', async (t) => {
+  const index = new MethodIndex(['GET', 'HEAD', 'POST', 'LOCK', 'TRACE'])
+  index.add(['LOCK', 'get'])
+  index.add('LOCK')
+  t.same(index.methods, ['GET', 'HEAD', 'POST', 'LOCK'])
+})
+
+t.test('a custom 405 handler renders the body; Allow is still set', async (t) => {
+  const { app } = await build()
+  app.errorhandler(405)(() => '<h1>Wrong method</h1>')
+  app.get('/only-get', async () => 'ok')
+  const res = await app.inject({ method: 'POST', url: '/only-get' })
+  t.equal(res.statusCode, 405)
+  t.equal(res.headers.allow, 'GET, HEAD')
+  t.equal(res.body, '<h1>Wrong method</h1>')
+})
+
+t.test('a root Error / HTTPException handler receives routing errors when no status handler exists (DESIGN §11)', async (t) => {
+  const { app } = await build()
+  const seen: string[] = []
+  app.errorhandler(Error)((error) => { seen.push(error.constructor.name); return 'generic' })
+  app.get('/x', async () => 'ok')
+  const notFound = await app.inject('/y')
+  const notAllowed = await app.inject({ method: 'DELETE', url: '/x' })
+  t.equal(notFound.statusCode, 404)
+  t.equal(notAllowed.statusCode, 405)
+  t.equal(notAllowed.headers.allow, 'GET, HEAD')
+  t.same(seen, ['NotFound', 'MethodNotAllowed'])
+})
+
+t.test('a prefixed context with a 404 handler owns its unknown URLs (Flask blueprints cannot)', async (t) => {
+  const { app } = await build()
+  app.errorhandler(404)(() => ['site 404', 404])
+  await app.register(async (blog) => {
+    blog.errorhandler(404)((error) => ['blog 404: ' + (error instanceof NotFound ? 'routing' : 'other'), 404])
+    blog.get('/post', async () => 'post')
+    blog.get('/missing-post', async () => { throw new NotFound() })
+    await blog.register(async (admin) => {
+      admin.errorhandler(NotFound)(() => ['admin 404', 404])
+    }, { prefix: '/admin' })
+  }, { prefix: '/blog' })
+  await app.register(async (shop) => {
+    shop.get('/item', async () => 'item')
+  }, { prefix: '/shop' })
+
+  t.equal((await app.inject('/blog/unknown')).body, 'blog 404: routing')
+  t.equal((await app.inject('/blog/missing-post')).body, 'blog 404: routing')
+  t.equal((await app.inject('/blog')).body, 'blog 404: routing')
+  t.equal((await app.inject('/blog/admin/x')).body, 'admin 404', 'nested prefixes each own theirs')
+  t.equal((await app.inject('/shop/unknown')).body, 'site 404', 'a prefix without a 404 handler falls back to the root')
+  t.equal((await app.inject('/blogger')).body, 'site 404', '/blogger is not under /blog')
+  t.equal((await app.inject('/unknown')).body, 'site 404')
+})
+
+t.test('a 405 handler in a prefixed context also claims the prefix', async (t) => {
+  const { app } = await build()
+  await app.register(async (api) => {
+    api.register_error_handler(405, (error) => [{ api: true, allow: (error as MethodNotAllowed).validMethods }, 405])
+    api.get('/things', async () => [])
+  }, { prefix: '/api' })
+  const res = await app.inject({ method: 'POST', url: '/api/things' })
+  t.equal(res.statusCode, 405)
+  t.same(res.json(), { api: true, allow: ['GET', 'HEAD'] })
+  t.equal(res.headers.allow, 'GET, HEAD')
+  const notFound = await app.inject({ url: '/api/nothing', headers: API })
+  t.equal(notFound.statusCode, 404, 'the owner answers 404s by the lookup too (default here)')
+})
+
+t.test('a child without a prefix does not claim routing errors', async (t) => {
+  const { app } = await build()
+  await app.register(async (child) => {
+    child.errorhandler(404)(() => ['child 404', 404])
+    child.get('/thrown', async () => { throw new NotFound() })
+  })
+  t.equal((await app.inject('/thrown')).body, 'child 404')
+  t.equal((await app.inject({ url: '/unknown', headers: API })).json().statusCode, 404)
+})
+
+t.test('two siblings with the same prefix: the first owns it, the second is warned', async (t) => {
+  const { app, logs } = await build()
+  await app.register(async function blogPosts (a) {
+    a.errorhandler(404)(() => ['first', 404])
+  }, { prefix: '/blog' })
+  await app.register(async function blogTags (b) {
+    b.errorhandler(404)(() => ['second', 404])
+    b.get('/tag', async () => { throw new NotFound() })
+  }, { prefix: '/blog' })
+  await app.ready()
+  t.equal((await app.inject('/blog/unknown')).body, 'first')
+  t.equal((await app.inject('/blog/tag')).body, 'second', "the second's handler still sees its own routes' 404s")
+  const warning = logs.find((l) => l.level === LEVEL.warn && /owned by/.test(l.msg))
+  t.match(warning?.msg, /blogPosts/)
+  t.match(warning?.msg, /blogTags/)
+  // Registering twice in the same context is fine (later handler wins, as in Flask).
+})
+
+t.test('claiming a prefix after ready() throws a clear error; other registrations work', async (t) => {
+  const { app } = await build()
+  let late: any
+  await app.register(async (blog) => { late = blog }, { prefix: '/blog' })
+  await app.ready()
+  t.throws(() => late.errorhandler(404)(() => 'late'), FFE_ROUTING_CLAIM_TOO_LATE)
+  t.doesNotThrow(() => late.errorhandler(410)(() => 'fine'))
+})
+
+t.test('a not-found handler the app set itself is reported clearly', async (t) => {
+  const app = Fastify()
+  app.setNotFoundHandler((request, reply) => { reply.code(404).send('mine') })
+  await t.rejects(async () => { await app.register(flaskErrors) }, FFE_NOT_FOUND_HANDLER_TAKEN)
+
+  const app2 = Fastify()
+  await app2.register(flaskErrors)
+  await app2.register(async (blog) => {
+    blog.setNotFoundHandler((request, reply) => { reply.code(404).send('mine') })
+    t.throws(() => blog.errorhandler(404)(() => 'x'), FFE_NOT_FOUND_HANDLER_TAKEN)
+  }, { prefix: '/blog' })
+})
+
+t.test('routing errors negotiate like any error', async (t) => {
+  const { app } = await build()
+  const html = await app.inject({ url: '/missing?q=<script>', headers: BROWSER })
+  t.equal(html.statusCode, 404)
+  t.match(html.headers['content-type'], /text\/html/)
+  t.match(html.body, /<h1>Not Found<\/h1>/)
+  t.equal(html.headers.vary, 'Accept')
+})
