@@ -12,7 +12,7 @@
 import Fastify from 'fastify'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import flaskErrors, { MethodNotAllowed, abort, frameworkErrors } from '../index.js'
+import flaskErrors, { MethodNotAllowed, NotFound, abort, frameworkErrors } from '../index.js'
 import { escapeHtml } from '../lib/pages.js'
 
 /** The Flask docs' API error: a message, a status and a payload. */
@@ -72,6 +72,10 @@ export async function buildApp (options: FastifyServerOptions = {}): Promise<Fas
 
   await app.register(async (api) => {
     await api.register(flaskErrors, { format: 'json' })
+    // The site's 404 page is HTML; the API keeps the default JSON 404 (Flask's pass-through: returning
+    // the exception renders its default response, JSON here). Being a 404 handler in a prefixed
+    // context, it also makes /api own its unknown URLs.
+    api.errorhandler(NotFound)((error) => error)
     api.errorhandler(MethodNotAllowed)((error) => [{ message: 'wrong method', allowed: error.validMethods }, 405])
     api.get<{ Params: { id: string } }>('/users/:id', async (request) => {
       const id = Number(request.params.id)

@@ -1,4 +1,4 @@
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import flaskErrors, { abort, HTTPException, NotFound, MethodNotAllowed, type StatusError, type CodedError } from '../dist/esm/index.js'
 
@@ -42,7 +42,7 @@ const handler = app.errorhandler(500)(() => '<h1>Oops</h1>')
 expectType<() => string>(handler)
 
 // `this` is the Fastify instance of the registering context.
-app.errorhandler(400)(function () { expectAssignable<typeof app>(this) })
+app.errorhandler(400)(function () { expectAssignable<FastifyInstance>(this) })
 
 // What must not compile: keys that are neither status, class nor code; handlers that are not functions.
 expectError(app.errorhandler('x' as unknown as object))
