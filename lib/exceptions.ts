@@ -69,11 +69,12 @@ export class HTTPException extends Error {
   readonly expose: boolean
 
   constructor (description?: string, options: HTTPExceptionOptions = {}) {
-    const limit = Error.stackTraceLimit
-    if (!stackCapture.enabled) Error.stackTraceLimit = 0
     const ctor = new.target as typeof HTTPException
+    // Checked before the stack limit is lowered: a bad subclass must not leave it at 0 for the process.
     const code = checkedCode(ctor)
     const text = description ?? ctor.description
+    const limit = Error.stackTraceLimit
+    if (!stackCapture.enabled) Error.stackTraceLimit = 0
     try {
       super(text, options.cause === undefined ? undefined : { cause: options.cause })
     } finally {
