@@ -22,8 +22,8 @@ export interface HTTPExceptionOptions {
   [field: string]: unknown
 }
 
-/** Fields an option bag may not overwrite: they are the exception's identity. */
-const RESERVED_FIELDS = new Set(['code', 'statusCode', 'status', 'name', 'description', 'message', 'stack', 'expose'])
+/** Fields an option bag may not overwrite: they are the exception's identity (and `String(e)`). */
+const RESERVED_FIELDS = new Set(['code', 'statusCode', 'status', 'name', 'description', 'message', 'stack', 'expose', 'toString'])
 
 /**
  * Whether new HTTP exceptions capture a stack trace. An `abort(404)` is control flow, not a bug, and
@@ -105,16 +105,17 @@ function checkedCode (ctor: typeof HTTPException): number {
 
 function copyExtraFields (target: HTTPException, options: HTTPExceptionOptions): void {
   for (const key of Object.keys(options)) {
-    if (key === 'headers' || key === 'cause' || key in HANDLED_OPTIONS) continue
+    if (key === 'headers' || key === 'cause' || HANDLED_OPTIONS.has(key)) continue
     if (RESERVED_FIELDS.has(key)) {
       throw new TypeError(`option "${key}" would overwrite the exception's own ${key}; pass it under another name`)
     }
-    (target as unknown as Record<string, unknown>)[key] = options[key]
+    // Defined, not assigned: a `__proto__` key (a parsed JSON payload) becomes a field, not a new prototype.
+    Object.defineProperty(target, key, { value: options[key], enumerable: true, writable: true, configurable: true })
   }
 }
 
 /** Options that a class turns into headers itself; not copied as fields. */
-const HANDLED_OPTIONS: Record<string, true> = { wwwAuthenticate: true, retryAfter: true, length: true, units: true }
+const HANDLED_OPTIONS = new Set(['wwwAuthenticate', 'retryAfter', 'length', 'units'])
 
 /** 400: the request is malformed. */
 export class BadRequest extends HTTPException {
