@@ -250,8 +250,16 @@ export class RequestedRangeNotSatisfiable extends HTTPException {
   static override description = 'The requested range cannot be served.'
   constructor (description?: string, options: RangeNotSatisfiableOptions = {}) {
     super(description, options)
-    if (options.length !== undefined) this.headers['Content-Range'] = `${options.units ?? 'bytes'} */${options.length}`
+    if (options.length !== undefined) this.headers['Content-Range'] = `${options.units ?? 'bytes'} */${completeLength(options.length)}`
   }
+}
+
+/** RFC 9110 §14.4: complete-length is 1*DIGIT; anything else would send "bytes *\/NaN". */
+function completeLength (length: number): number {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new TypeError(`length must be a non-negative integer (the representation's size in units), got ${typeof length} ${String(length)}`)
+  }
+  return length
 }
 
 /** 417: the `Expect` header cannot be met. */
@@ -315,6 +323,10 @@ export interface RetryAfterOptions extends HTTPExceptionOptions {
 }
 
 function retryAfterValue (value: number | Date): string {
+  // NaN, Infinity or an invalid Date would go out as "Retry-After: NaN" / "Invalid Date": refuse them.
+  if (value instanceof Date ? Number.isNaN(value.getTime()) : !Number.isFinite(value)) {
+    throw new TypeError(`retryAfter must be a finite number of seconds or a valid Date, got ${typeof value} ${String(value)}`)
+  }
   return value instanceof Date ? value.toUTCString() : String(Math.max(0, Math.ceil(value)))
 }
 
