@@ -28,7 +28,10 @@ export function readThrown (value: unknown): ThrownFacts {
   try {
     const prototypes = prototypeChain(value)
     if (value instanceof HTTPException) {
-      return { status: value.code, code: undefined, prototypes, publicMessage: value.expose ? value.description : undefined }
+      // `description` is typed string, but JavaScript callers pass anything (`abort(404, { detail })`):
+      // only a string may become the message, or the JSON shape breaks and the page cannot render.
+      const description = value.expose ? value.description as unknown : undefined
+      return { status: value.code, code: undefined, prototypes, publicMessage: typeof description === 'string' ? description : undefined }
     }
     const record = value as Record<string, unknown>
     const code = record.code
