@@ -82,9 +82,18 @@ export function foreignHeaders (value: unknown): Record<string, unknown> | undef
   }
 }
 
-/** True for `{}` literals and `Object.create(null)` objects, false for class instances and arrays. */
+/**
+ * True for `{}` literals and `Object.create(null)` objects, false for class instances and arrays.
+ * Never throws: it reads handler results too, where a revoked Proxy would otherwise escape the
+ * dispatcher (an unhandled rejection and a request that never gets an answer).
+ */
 export function isPlainObject (value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
+  try {
+    const proto = Object.getPrototypeOf(value) as unknown
+    return proto === Object.prototype || proto === null
+  } catch {
+    // A revoked Proxy or a throwing getPrototypeOf trap: not something we can use as a plain object.
+    return false
+  }
 }
