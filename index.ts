@@ -11,15 +11,16 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { abort } from './lib/exceptions.js'
+import { abort, stackCapture } from './lib/exceptions.js'
 import { dispatch } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
-import { DEFAULTS, appOnlyKeys, contextOptions } from './lib/options.js'
+import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey } from './lib/registry.js'
 import { createReporting } from './lib/report.js'
 import { MethodIndex, PrefixOwners, routingError } from './lib/routing.js'
+import { Templates, addPreviewRoute } from './lib/templates.js'
 import type { NotFoundHandler } from './lib/routing.js'
 import type { ErrorHandler, ErrorKey } from './types/augment.js'
 
@@ -48,13 +49,14 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     // Registered again inside a context: that context's own options (DESIGN §6, "per context").
     const misplaced = appOnlyKeys(raw)
     if (misplaced.length > 0) throw new FFE_INVALID_OPTION(`${misplaced.join(', ')} can only be set where the plugin is first registered`)
-    outer.dispatcher.registry.configure(fastify, contextOptions(raw))
+    configureContext(outer.dispatcher.registry, fastify, raw)
     return
   }
   const registry = new Registry<ContextOptions>(DEFAULTS)
-  registry.configure(fastify, contextOptions(raw))
+  configureContext(registry, fastify, raw)
   const reporting = createReporting(options, fastify.log)
-  const dispatcher: Dispatcher = { registry, reporting }
+  const templates = new Templates()
+  const dispatcher: Dispatcher = { registry, reporting, templates }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
   const notFound: NotFoundHandler = function (request, reply) {
@@ -64,6 +66,11 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
 
   fastify.addHook('onRoute', (route) => { methods.add(route.method) })
   fastify.addHook('onReady', async () => { owners.ready = true })
+  // Error page templates: every context is remembered as it is created, and which templates each one
+  // has is found once, when the app gets ready (DESIGN §5: not per request).
+  templates.track(fastify)
+  fastify.addHook('onRegister', (instance) => { templates.track(instance) })
+  fastify.addHook('onReady', async () => { await templates.discover(registry, fastify.log) })
   if (reporting !== null) fastify.addHook('onClose', async () => { await reporting.flush() })
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
@@ -84,6 +91,18 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     register(this, normalizeKey(key), handler)
   })
   fastify.decorateReply('abort', abort)
+}
+
+/**
+ * Applies one registration's options to its context: the context options, the preview route, and
+ * stack capture for HTTP exceptions in debug mode (the debug page shows where an `abort` came from).
+ */
+function configureContext (registry: Registry<ContextOptions>, instance: FastifyInstance, raw: Record<string, unknown>): void {
+  const options = contextOptions(raw)
+  const preview = previewOption(raw)
+  registry.configure(instance, options)
+  if (options.debug === true) stackCapture.enabled = true
+  if (preview !== undefined) addPreviewRoute(instance, preview)
 }
 
 /** Stores a handler in `instance`'s scope; a 404/405 handler in a prefixed context claims its prefix. */

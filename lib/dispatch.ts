@@ -8,8 +8,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HTTPException, InternalServerError } from './exceptions.js'
 import { applyHeaders } from './headers.js'
-import { describe, logError, logFailure } from './log.js'
+import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
+import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
 import type { ContextOptions } from './options.js'
 import { PAGE_HEADERS, errorView, htmlPage, jsonBody, reasonPhrase } from './pages.js'
 import { findHandler } from './registry.js'
@@ -17,11 +18,16 @@ import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
+import { renderTemplate, templateContext } from './templates.js'
+import type { Templates } from './templates.js'
+import type { ErrorView } from './pages.js'
 
 /** What the dispatcher needs from the plugin, built once at registration. */
 export interface Dispatcher {
   readonly registry: Registry<ContextOptions>
   readonly reporting: Reporting | null
+  /** The error page templates of each context, found when the app got ready. */
+  readonly templates: Templates
 }
 
 /** Where one request stands: which handlers ran, how many failed, what was first thrown. */
@@ -29,6 +35,8 @@ interface Attempt {
   readonly dispatcher: Dispatcher
   readonly request: FastifyRequest
   readonly reply: FastifyReply
+  /** The context that owns the request (its templates are the ones used). */
+  readonly instance: FastifyInstance
   readonly resolved: Resolved<ContextOptions>
   /** The value first thrown: what reporters get, and the `cause` of a handler's failure. */
   readonly original: unknown
@@ -69,11 +77,21 @@ function reclaimNextErrorHandler (reply: FastifyReply): void {
  * routing 404/405 the prefixed context that claimed the URL.
  */
 export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing = false): void {
+  try {
+    answer(dispatcher, instance, thrown, request, reply, routing)
+  } catch (bug) {
+    emergency(request, reply, bug)
+  }
+}
+
+function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing: boolean): void {
   reclaimNextErrorHandler(reply)
   const previous = attempts.get(reply)
   if (previous !== undefined) {
     const who = previous.current === undefined ? 'the default error response' : `error handler ${previous.current.label}`
-    fail(previous, thrown, `${who} failed while being sent (reply.send(error), a failed reply.view, or an onSend hook)`)
+    fail(previous, thrown, readThrown(thrown).code === 'FST_ERR_HANDLER_TIMEOUT'
+      ? `${who} was still running when Fastify's handlerTimeout expired`
+      : `${who} failed while being sent (reply.send(error), a failed reply.view, or an onSend hook)`)
     return
   }
   if (reply.raw.headersSent) {
@@ -81,7 +99,7 @@ export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thr
     return
   }
   const resolved = dispatcher.registry.resolve(instance)
-  const attempt: Attempt = { dispatcher, request, reply, resolved, original: thrown, tried: new Set(), current: undefined, failures: 0, lastResort: false }
+  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: thrown, tried: new Set(), current: undefined, failures: 0, lastResort: false }
   attempts.set(reply, attempt)
 
   let error = thrown
@@ -119,13 +137,47 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
     return
   }
   if (isThenable(result)) {
-    result.then(
-      (value) => finish(attempt, entry, value, status),
-      (failure: unknown) => fail(attempt, failure, `error handler ${entry.label} rejected`)
-    )
+    awaitResult(attempt, entry, result, status)
     return
   }
   finish(attempt, entry, result, status)
+}
+
+/**
+ * An async handler's result, bounded by `errorHandlerTimeout`: a promise that never settles would
+ * leave the request hanging (DESIGN §4.4, "nothing hangs"), so at the deadline it counts as a
+ * failure and the 500 handler (or the built-in 500) answers. A handler that settles after the
+ * request moved on (cut off, or it failed through `reply.send(err)` and the 500 handler runs) is
+ * ignored: the response is no longer its to make. A late rejection is still logged.
+ */
+function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike<unknown>, status: number): void {
+  const { request, reply } = attempt
+  const timeout = attempt.resolved.options.errorHandlerTimeout
+  const timer = setTimeout(() => {
+    if (attempt.current === entry && !reply.sent) {
+      guard(attempt, () => { fail(attempt, new Error(`error handler ${entry.label} did not settle within ${timeout} ms`), `error handler ${entry.label} timed out (errorHandlerTimeout)`) })
+    }
+  }, timeout)
+  const current = (): boolean => {
+    clearTimeout(timer)
+    return attempt.current === entry
+  }
+  result.then(
+    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value, status) }) },
+    (failure: unknown) => {
+      if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
+      else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`) })
+    }
+  )
+}
+
+/** Runs a step that happens outside Fastify's call (a promise callback, a timer) with the same safety net. */
+function guard (attempt: Attempt, step: () => void): void {
+  try {
+    step()
+  } catch (bug) {
+    emergency(attempt.request, attempt.reply, bug)
+  }
 }
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {
@@ -225,7 +277,7 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
     return
   }
   if (attempt.lastResort) {
-    writeRaw500(attempt)
+    writeRaw500(reply)
     return
   }
   attempt.failures++
@@ -249,12 +301,53 @@ function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, stat
   const policy = resolved.options.format
   if (policy === 'negotiate') reply.header('vary', 'Accept')
   const view = errorView(status, facts, error, request.id, request.url)
-  if (choose(request.headers.accept, policy) === 'html') {
-    reply.headers(PAGE_HEADERS).header('content-type', HTML)
-    deliver(attempt, status, htmlPage(view))
+  const representation = choose(request.headers.accept, policy)
+  if (resolved.options.debug && status >= 500) {
+    sendDebug(attempt, error, view, representation === 'html')
+  } else if (representation === 'html') {
+    sendHtml(attempt, error, view)
   } else {
     reply.header('content-type', JSON_TYPE)
     deliver(attempt, status, jsonBody(view))
+  }
+}
+
+/**
+ * The HTML default: the context's template for the status when it has one (rendered asynchronously;
+ * the built-in page stays synchronous), else the built-in page. A template that fails — missing,
+ * throwing, too slow — is logged with the error being answered, and the built-in page goes out.
+ * Our last-resort 500 never tries a template.
+ */
+function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
+  const { request, reply } = attempt
+  const page = attempt.lastResort ? undefined : attempt.dispatcher.templates.find(attempt.instance, view.status)
+  if (page === undefined) {
+    sendBuiltInPage(attempt, view)
+    return
+  }
+  renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug)).then((html) => {
+    reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
+    deliver(attempt, view.status, html)
+  }, (failure: unknown) => {
+    logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`)
+    sendBuiltInPage(attempt, view)
+  })
+}
+
+function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
+  attempt.reply.headers(PAGE_HEADERS).header('content-type', HTML)
+  deliver(attempt, view.status, htmlPage(view))
+}
+
+/** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
+function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boolean): void {
+  const report = debugReport(error, view, attempt.request)
+  if (html) {
+    attempt.reply.headers(DEBUG_PAGE_HEADERS).header('content-type', HTML)
+    deliver(attempt, view.status, debugPage(report))
+  } else {
+    attempt.reply.header('content-type', JSON_TYPE).header('cache-control', 'no-store')
+    deliver(attempt, view.status, debugJson(report))
   }
 }
 
@@ -269,16 +362,47 @@ function deliver (attempt: Attempt, status: number, body: unknown): void {
  * Our own 500 failed to go out through Fastify (an `onSend` hook that throws on every response):
  * write a minimal page straight to the socket, past the hooks, so the client still gets an answer.
  */
-function writeRaw500 (attempt: Attempt): void {
-  const { reply } = attempt
+function writeRaw500 (reply: FastifyReply): void {
   const body = `{"statusCode":500,"error":"${reasonPhrase(500)}","message":"The server could not complete the request."}`
   reply.hijack()
   reply.raw.writeHead(500, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) })
   reply.raw.end(body)
 }
 
-/** Headers are gone: no second response can be sent. End the connection so the client sees a failure. */
+/**
+ * Headers are gone: no second response can be sent. End the connection so the client sees a
+ * failure — unless the response is already complete: then the error is only logged, because
+ * destroying the socket would cut a keep-alive connection that may carry the client's next request.
+ */
 function endAfterHeaders (request: FastifyRequest, reply: FastifyReply, thrown: unknown): void {
-  request.log.error({ err: thrown instanceof Error ? thrown : { thrown: describe(thrown) } }, `${request.method} ${request.url}: error after the response headers were sent; connection ended`)
-  reply.raw.destroy()
+  const complete = reply.raw.writableEnded
+  request.log.error({ err: isError(thrown) ? thrown : { thrown: describe(thrown) } }, `${request.method} ${request.url}: error after the response ${complete ? 'was complete; response kept' : 'headers were sent; connection ended'}`)
+  if (!complete) reply.raw.destroy()
+}
+
+/**
+ * Our own code threw (a logger whose stream throws, a bug): throwing back into Fastify would bring
+ * the error straight back here, forever. Log what we can and answer with the raw 500 — or end the
+ * connection when headers are out; a complete response is left alone.
+ */
+function emergency (request: FastifyRequest, reply: FastifyReply, bug: unknown): void {
+  try {
+    request.log.error({ err: bug }, `${request.method} ${request.url}: fastify-flask-errors failed while answering an error`)
+  } catch (loggerFailure) {
+    // The logger is what failed: the process warning channel (stderr by default) still reaches the operator.
+    process.emitWarning(`fastify-flask-errors could not log (${messageOf(loggerFailure)}) while answering ${request.method} ${request.url}: ${messageOf(bug)}`)
+  }
+  if (reply.raw.writableEnded) return
+  if (reply.raw.headersSent) reply.raw.destroy()
+  else writeRaw500(reply)
+}
+
+/** An error's message, or a description of any other value; never throws. */
+function messageOf (value: unknown): string {
+  try {
+    return isError(value) ? String(value.message) : describe(value)
+  } catch {
+    // A message getter that throws: the value's kind is all that can be said.
+    return describe(value)
+  }
 }

@@ -17,12 +17,24 @@ export interface ContextOptions {
   logLevel: Level
   /** Level of routing 404/405 log lines. Default: `logLevel`. */
   notFoundLogLevel: Level | undefined
+  /** ms an async error handler may take before it counts as failed (the 500 answers). Default 10 000. */
+  errorHandlerTimeout: number
+  /**
+   * Folder of the error page templates under the `@fastify/view` root (`errors/404.ejs`, …), or
+   * `false` for none. Default `'errors'` (optional); a folder named here must exist (lib/templates.ts).
+   */
+  templates: string | false
 }
 
 /** Everything `app.register(flaskErrors, options)` takes. */
 export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'>>, ReportOptions {
   /** `true` turns debug mode on (refused when NODE_ENV=production); `'force'` turns it on regardless. */
   debug?: boolean | 'force'
+  /**
+   * Path of an error page preview route in this context (`'/_errors'` serves `/_errors/410`), for
+   * designers. Off by default; refused when NODE_ENV=production.
+   */
+  preview?: string | false
 }
 
 /** Defaults of the context options. */
@@ -30,24 +42,30 @@ export const DEFAULTS: Readonly<ContextOptions> = {
   debug: false,
   format: 'negotiate',
   logLevel: 'info',
-  notFoundLogLevel: undefined
+  notFoundLogLevel: undefined,
+  errorHandlerTimeout: 10_000,
+  templates: 'errors'
 }
 
 const FORMATS = new Set(['negotiate', 'json', 'html'])
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 const CONTEXT_KEYS = new Set(Object.keys(DEFAULTS))
 const APP_KEYS = new Set(['report', 'reportWhen', 'reportTimeout', 'reportDedupeWindow', 'reportRateLimit'])
+/** Options acted on where they are given (a route is added there), not inherited by child contexts. */
+const REGISTRATION_KEYS = new Set(['preview'])
 
 /** Validates the context part of `options`; throws `FFE_INVALID_OPTION` naming the bad key. */
 export function contextOptions (options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Partial<ContextOptions> {
   for (const key of Object.keys(options)) {
-    if (!CONTEXT_KEYS.has(key) && !APP_KEYS.has(key)) throw new FFE_INVALID_OPTION(`unknown option "${key}"`)
+    if (!CONTEXT_KEYS.has(key) && !APP_KEYS.has(key) && !REGISTRATION_KEYS.has(key)) throw new FFE_INVALID_OPTION(`unknown option "${key}"`)
   }
   const out: Partial<ContextOptions> = {}
   if (options.debug !== undefined) out.debug = debugOption(options.debug, env)
   if (options.format !== undefined) out.format = oneOf(options.format, FORMATS, 'format') as FormatPolicy
   if (options.logLevel !== undefined) out.logLevel = oneOf(options.logLevel, LEVELS, 'logLevel') as Level
   if (options.notFoundLogLevel !== undefined) out.notFoundLogLevel = oneOf(options.notFoundLogLevel, LEVELS, 'notFoundLogLevel') as Level
+  if (options.errorHandlerTimeout !== undefined) out.errorHandlerTimeout = timeoutOption(options.errorHandlerTimeout)
+  if (options.templates !== undefined) out.templates = templatesOption(options.templates)
   return out
 }
 
@@ -59,6 +77,17 @@ export function appOnlyKeys (options: Record<string, unknown>): string[] {
 function oneOf (value: unknown, allowed: Set<string>, name: string): string {
   if (typeof value !== 'string' || !allowed.has(value)) {
     throw new FFE_INVALID_OPTION(`${name} must be one of ${[...allowed].join(', ')}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/** Largest delay `setTimeout` honours; above it Node fires after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647
+
+/** An async error handler's time limit: an integer number of ms a timer can honour. */
+function timeoutOption (value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    throw new FFE_INVALID_OPTION(`errorHandlerTimeout must be an integer number of ms from 1 to ${MAX_TIMER_MS}, got ${typeof value === 'number' ? String(value) : typeof value}`)
   }
   return value
 }
@@ -75,4 +104,33 @@ function debugOption (value: unknown, env: NodeJS.ProcessEnv): boolean {
     throw new FFE_INVALID_OPTION('debug: true is refused with NODE_ENV=production, because the debug page shows stacks and request headers; use debug: \'force\' if you really mean it')
   }
   return value !== false
+}
+
+/** A folder under the view root: relative, inside it (no `..`), or `false`. */
+function templatesOption (value: unknown): string | false {
+  if (value === false) return false
+  const folder = typeof value === 'string' ? value.split(/[\\/]+/).filter((part) => part !== '' && part !== '.').join('/') : ''
+  if (folder === '' || folder.trim() !== folder) {
+    throw new FFE_INVALID_OPTION(`templates must name a folder under the @fastify/view root (e.g. 'errors') or be false, got ${JSON.stringify(value)}`)
+  }
+  if (/^([\\/]|[A-Za-z]:)/.test(value as string) || folder.split('/').includes('..')) {
+    throw new FFE_INVALID_OPTION(`templates must be a folder inside the @fastify/view root, not an absolute path or one that leaves it, got ${JSON.stringify(value)}`)
+  }
+  return folder
+}
+
+/**
+ * The `preview` option: a route path such as `'/_errors'`, or undefined when off. The preview answers
+ * any status on demand, so it is refused on a production server (NODE_ENV=production).
+ */
+export function previewOption (options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = options.preview
+  if (value === undefined || value === false) return undefined
+  if (typeof value !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(value)) {
+    throw new FFE_INVALID_OPTION(`preview must be a path such as '/_errors' (letters, digits, . _ ~ - between slashes) or false, got ${JSON.stringify(value)}`)
+  }
+  if (env.NODE_ENV === 'production') {
+    throw new FFE_INVALID_OPTION('preview is refused with NODE_ENV=production: it answers any error status on demand; turn it on in development only')
+  }
+  return value
 }

@@ -1,0 +1,264 @@
+/**
+ * Error page templates by convention (DESIGN §5, HTML): with `@fastify/view` registered, the page for
+ * a status is the first template that exists of `<folder>/<status>`, `<folder>/<4xx|5xx>`,
+ * `<folder>/error` under the view root — Flask's `404.html` / `500.html`, found without a handler.
+ *
+ * Which templates exist is found once, when the app gets ready: at request time the page is a map
+ * read, never a file-system call. Rendering goes through `reply.viewAsync`, never `reply.view`
+ * (which sends its own errors, a JSON 500 that shows file paths: DESIGN §10), and any failure —
+ * a template deleted since startup, one that throws, one that never finishes — is the caller's
+ * to answer with the built-in page.
+ */
+import { readdirSync } from 'node:fs'
+import { resolve, sep } from 'node:path'
+import createError from '@fastify/error'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify'
+import { NotFound, statusClasses } from './exceptions.js'
+import type { ContextOptions } from './options.js'
+import type { ErrorView } from './pages.js'
+import type { Registry } from './registry.js'
+
+/** A `templates` folder that the application named cannot be used (missing, or no view plugin). */
+export const FFE_TEMPLATES_NOT_FOUND = createError<[string]>('FFE_TEMPLATES_NOT_FOUND', 'error page templates: %s', 500)
+
+/**
+ * How long a template may take to render before the built-in page is sent instead. ejs renders
+ * synchronously, but an `async: true` template can await anything; an error page must not hang.
+ * A module setting (as `stackCapture`), not an option: tests lower it.
+ */
+export const templateRender = { timeoutMs: 3000 }
+
+/** The templates found in one folder: page names as `reply.viewAsync` takes them. */
+export interface TemplateSet {
+  /** `<folder>/<status>` pages by status. */
+  readonly exact: ReadonlyMap<number, string>
+  /** `<folder>/4xx`. */
+  readonly client: string | undefined
+  /** `<folder>/5xx`. */
+  readonly server: string | undefined
+  /** `<folder>/error`. */
+  readonly generic: string | undefined
+}
+
+/** The page for `status` in `set`: exact, then the series, then the generic one (DESIGN §5). */
+export function templateFor (set: TemplateSet, status: number): string | undefined {
+  return set.exact.get(status) ?? (status >= 500 ? set.server : set.client) ?? set.generic
+}
+
+/** The view root and the engine's file extension, as `@fastify/view` resolves them. */
+interface ViewRoot {
+  readonly dir: string
+  readonly ext: string
+}
+
+type ViewFunction = (page: string, data?: object) => Promise<unknown>
+
+const PROBE = '__fastify_flask_errors_probe__'
+
+/**
+ * `@fastify/view` keeps its root and extension in a closure and exposes neither. It does say where it
+ * looked when a page is missing: rendering a page that cannot exist fails with Node's ENOENT error,
+ * whose `path` is `<root>/<page><extension>` — the same join the real pages go through. That works
+ * for the engines that read files themselves (ejs, handlebars, mustache, squirrelly); for the others
+ * the root stays unknown and templates are off (loudly, if the app asked for them).
+ */
+async function findViewRoot (view: ViewFunction): Promise<ViewRoot | undefined> {
+  try {
+    await view(`${PROBE}/${PROBE}`)
+  } catch (error) {
+    return rootFromMissingPage(error)
+  }
+  // The probe page rendered: this `view` is not @fastify/view reading files under a root.
+  return undefined
+}
+
+function rootFromMissingPage (error: unknown): ViewRoot | undefined {
+  const { code, path } = (error ?? {}) as { code?: unknown, path?: unknown }
+  if (code !== 'ENOENT' || typeof path !== 'string') return undefined
+  const marker = `${PROBE}${sep}${PROBE}`
+  const at = path.lastIndexOf(marker)
+  if (at === -1) return undefined
+  return { dir: path.slice(0, at), ext: path.slice(at + marker.length) }
+}
+
+const STATUS_FILE = /^[45]\d\d$/
+
+/** Reads one folder once: its templates, or a sentence saying why it cannot be read. */
+function scanFolder (root: ViewRoot, folder: string): TemplateSet | string {
+  const dir = resolve(root.dir, folder)
+  let entries
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch (error) {
+    return `the folder "${folder}" cannot be read under the view root ${resolve(root.dir)} (${(error as Error).message})`
+  }
+  const exact = new Map<number, string>()
+  const named = new Map<string, string>()
+  for (const entry of entries) {
+    if ((!entry.isFile() && !entry.isSymbolicLink()) || !entry.name.endsWith(root.ext)) continue
+    const base = entry.name.slice(0, entry.name.length - root.ext.length)
+    const page = `${folder}/${entry.name}`
+    if (STATUS_FILE.test(base)) exact.set(Number(base), page)
+    else named.set(base, page)
+  }
+  return { exact, client: named.get('4xx'), server: named.get('5xx'), generic: named.get('error') }
+}
+
+/** The folder in force in a context, and the context whose options named it (if any did). */
+interface FolderChoice {
+  readonly folder: string | false
+  readonly namedBy: FastifyInstance | undefined
+}
+
+function folderOf (registry: Registry<ContextOptions>, instance: FastifyInstance): FolderChoice {
+  const { chain, options } = registry.resolve(instance)
+  return { folder: options.templates, namedBy: chain.find((scope) => scope.options.templates !== undefined)?.instance }
+}
+
+function contextName (instance: FastifyInstance): string {
+  return instance.prefix === '' ? 'the root context' : `the context with prefix "${instance.prefix}"`
+}
+
+/**
+ * The templates of every context of one app. Contexts are tracked as they are created (an
+ * `onRegister` hook) and read when the app gets ready (an `onReady` hook); requests only read.
+ */
+export class Templates {
+  readonly #contexts: FastifyInstance[] = []
+  readonly #sets = new WeakMap<object, TemplateSet>()
+
+  /** Remembers a context; its templates are found by `discover`. */
+  track (instance: FastifyInstance): void {
+    this.#contexts.push(instance)
+  }
+
+  /** The template set of a context, if it has templates. */
+  setOf (instance: FastifyInstance): TemplateSet | undefined {
+    return this.#sets.get(instance)
+  }
+
+  /** The page for `status` in the context `instance`, or undefined for the built-in page. */
+  find (instance: FastifyInstance, status: number): string | undefined {
+    const set = this.#sets.get(instance)
+    return set === undefined ? undefined : templateFor(set, status)
+  }
+
+  /**
+   * Finds, for every tracked context, the templates of the folder in force there. A folder the app
+   * named itself must exist (and the view plugin must be there to render it): otherwise this throws
+   * `FFE_TEMPLATES_NOT_FOUND`, and the app does not start. The default folder is simply optional.
+   */
+  async discover (registry: Registry<ContextOptions>, log: FastifyBaseLogger): Promise<void> {
+    const roots = new Map<ViewFunction, Promise<ViewRoot | undefined>>()
+    const scans = new Map<string, TemplateSet | string>()
+    const named = new Set<FastifyInstance>()
+    const served = new Set<FastifyInstance>()
+    for (const instance of this.#contexts) {
+      const { folder, namedBy } = folderOf(registry, instance)
+      if (namedBy !== undefined) named.add(namedBy)
+      const view = (instance as unknown as { view?: unknown }).view
+      if (folder === false || typeof view !== 'function') continue
+      let rooted = roots.get(view as ViewFunction)
+      if (rooted === undefined) {
+        rooted = findViewRoot(view as ViewFunction)
+        roots.set(view as ViewFunction, rooted)
+      }
+      const root = await rooted
+      if (root === undefined) {
+        const why = 'the view root of @fastify/view could not be found (templates work with the ejs, handlebars, mustache and squirrelly engines)'
+        if (namedBy !== undefined) throw new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(namedBy)}, but ${why}`)
+        log.warn(`fastify-flask-errors: error page templates are off in ${contextName(instance)}: ${why}; set templates: false to silence this`)
+        continue
+      }
+      const key = `${root.dir}\0${root.ext}\0${folder}`
+      let scan = scans.get(key)
+      if (scan === undefined) {
+        scan = scanFolder(root, folder)
+        scans.set(key, scan)
+      }
+      if (typeof scan === 'string') {
+        if (namedBy !== undefined) throw new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(namedBy)}, but ${scan}`)
+        continue
+      }
+      if (namedBy !== undefined) served.add(namedBy)
+      this.#sets.set(instance, scan)
+    }
+    for (const instance of named) {
+      const { folder } = folderOf(registry, instance)
+      if (folder !== false && !served.has(instance)) {
+        throw new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(instance)}, but @fastify/view is not registered there: register it (in that context or above) before the app is ready, or remove the option`)
+      }
+    }
+  }
+}
+
+/** What a template receives (DESIGN §5), on top of `defaultContext` and `reply.locals`. */
+export interface TemplateContext {
+  /** The error being answered (for a hidden 5xx, the `InternalServerError` that wraps the crash). */
+  readonly error: unknown
+  readonly status: number
+  /** The reason phrase. */
+  readonly name: string
+  /** The text safe to show: the error's own for 4xx, the generic one for hidden 5xx. */
+  readonly description: string
+  /** The request path, without the query string. */
+  readonly path: string
+  /** The request id, the reference the log line carries. */
+  readonly requestId: string
+  /** Whether the context is in debug mode. */
+  readonly debug: boolean
+}
+
+/** The data a template is rendered with. */
+export function templateContext (error: unknown, view: ErrorView, debug: boolean): TemplateContext {
+  return { error, status: view.status, name: view.name, description: view.message, path: view.path, requestId: view.requestId, debug }
+}
+
+/**
+ * Renders `page` to a string through `reply.viewAsync` (so `defaultContext`, `reply.locals` and the
+ * view plugin's layout apply). Rejects when the template is missing, throws, renders something that
+ * is not a string, or takes longer than `templateRender.timeoutMs`.
+ */
+export function renderTemplate (reply: FastifyReply, page: string, context: TemplateContext): Promise<string> {
+  const viewAsync = (reply as unknown as { viewAsync?: unknown }).viewAsync
+  if (typeof viewAsync !== 'function') {
+    return Promise.reject(new TypeError('reply.viewAsync is not a function: @fastify/view is not registered in this context'))
+  }
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`template ${page} did not render within ${templateRender.timeoutMs} ms`))
+    }, templateRender.timeoutMs)
+    const rendering = (async () => await (viewAsync as ViewFunction).call(reply, page, context))()
+    rendering.then((html) => {
+      clearTimeout(timer)
+      if (typeof html === 'string') resolve(html)
+      else reject(new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))
+    }, (failure: unknown) => {
+      clearTimeout(timer)
+      reject(failure)
+    })
+  })
+}
+
+/** A preview route's `:status`: an HTTP error status that has a class, else undefined. */
+function previewStatus (raw: string): number | undefined {
+  if (!STATUS_FILE.test(raw)) return undefined
+  const status = Number(raw)
+  return statusClasses.has(status) ? status : undefined
+}
+
+/**
+ * The preview route (`preview: '/_errors'`): `GET /_errors/410` answers exactly what a `410` thrown
+ * in this context answers — handlers, templates, built-in page, negotiation — so a designer can see
+ * `errors/410.ejs` without breaking the app. Off by default and refused in production (options.ts).
+ */
+export function addPreviewRoute (instance: FastifyInstance, path: string): void {
+  instance.get<{ Params: { status: string } }>(`${path}/:status`, function previewErrorPage (request) {
+    const status = previewStatus(request.params.status)
+    if (status === undefined) {
+      throw new NotFound(`No error page preview for "${request.params.status}": use a status from 400 to 599 that has an error class, e.g. ${path}/404.`)
+    }
+    const ErrorClass = statusClasses.get(status) as new (description?: string) => Error
+    throw new ErrorClass()
+  })
+}
