@@ -25,13 +25,24 @@ export function isHeaderName (name: string): boolean {
   return TOKEN.test(name)
 }
 
+/** What `applyHeaders` reports when the headers object cannot even be listed. */
+export const UNREADABLE = '(unreadable headers object)'
+
 /**
  * Sets every valid header of `headers` on `reply` and returns the names that were refused.
- * Reading is guarded: a getter that throws counts as an invalid value.
+ * Reading is guarded: a getter that throws counts as an invalid value, and an object whose keys
+ * cannot be listed is refused whole (reported as {@link UNREADABLE}).
  */
 export function applyHeaders (reply: FastifyReply, headers: Record<string, unknown>): string[] {
+  let names: string[]
+  try {
+    names = Object.keys(headers)
+  } catch {
+    // A Proxy whose ownKeys trap throws: nothing can be read, so nothing is set; the caller logs it.
+    return [UNREADABLE]
+  }
   const refused: string[] = []
-  for (const name of Object.keys(headers)) {
+  for (const name of names) {
     let value: string | string[] | undefined
     try {
       value = isHeaderName(name) ? headerValue(headers[name]) : undefined
