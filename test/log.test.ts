@@ -1,0 +1,247 @@
+/**
+ * lib/log.ts as a unit: describe() of any value, the level each error is logged at, and failure
+ * lines that carry both errors, written through a real Fastify request's pino logger.
+ */
+import t from 'tap'
+import Fastify from 'fastify'
+import type { FastifyRequest } from 'fastify'
+import { Writable } from 'node:stream'
+import { describe, isError, logError, logFailure } from '../lib/log.js'
+import type { LogLevels } from '../lib/log.js'
+
+/** One pino line, parsed. */
+interface Line {
+  level: number
+  msg: string
+  reqId?: string
+  statusCode?: number
+  err?: { type?: string, message?: string, stack?: string, value?: string, [key: string]: unknown }
+  originalError?: { type?: string, message?: string, stack?: string, value?: string }
+  logSerializerError?: string
+}
+
+const LEVEL = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const
+
+function revoked (): object {
+  const { proxy, revoke } = Proxy.revocable({}, {})
+  revoke()
+  return proxy
+}
+
+/**
+ * Runs `action` inside a real request (GET /where?q=1) of an app logging at trace into memory;
+ * returns the lines it wrote (Fastify's own request lines left out) and the request id.
+ */
+async function linesOf (action: (request: FastifyRequest) => void): Promise<{ lines: Line[], reqId: string }> {
+  const lines: Line[] = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Line)
+      done()
+    }
+  })
+  const app = Fastify({ logger: { level: 'trace', stream } })
+  let reqId = ''
+  app.get('/where', async (request) => {
+    reqId = String(request.id)
+    action(request)
+    return 'ok'
+  })
+  const response = await app.inject('/where?q=1')
+  await app.close()
+  if (response.statusCode !== 200) throw new Error(`the action failed the request: ${response.body}`)
+  return { lines: lines.filter((line) => line.msg !== 'incoming request' && line.msg !== 'request completed'), reqId }
+}
+
+t.test('describe', async (t) => {
+  t.test('strings are quoted and cut at 200 characters', async (t) => {
+    t.equal(describe('boom'), '"boom"')
+    t.equal(describe(''), '""')
+    t.equal(describe('say "hi"\n'), '"say \\"hi\\"\\n"', 'JSON-quoted, so a log line stays one line')
+    t.equal(describe('x'.repeat(200)), JSON.stringify('x'.repeat(200)), 'exactly 200: whole')
+    t.equal(describe('x'.repeat(201)), JSON.stringify(`${'x'.repeat(200)}…`), '201: cut with an ellipsis')
+    t.equal(describe('y'.repeat(10_000)), JSON.stringify(`${'y'.repeat(200)}…`), '10 000: cut at 200 too')
+  })
+
+  t.test('other primitives', async (t) => {
+    t.equal(describe(undefined), 'undefined')
+    t.equal(describe(null), 'null')
+    t.equal(describe(42), '42')
+    t.equal(describe(NaN), 'NaN')
+    t.equal(describe(true), 'true')
+    t.equal(describe(10n), '10')
+    t.equal(describe(Symbol('boom')), 'Symbol(boom)')
+    t.equal(describe(Symbol()), 'Symbol()')
+  })
+
+  t.test('functions', async (t) => {
+    t.equal(describe(function handler () {}), 'function handler')
+    t.equal(describe(class Thing {}), 'function Thing')
+    t.equal(describe([() => undefined][0]), 'function ')
+  })
+
+  t.test('objects by constructor name, arrays by length', async (t) => {
+    t.equal(describe([1, 2, 3]), 'array(3)')
+    t.equal(describe([]), 'array(0)')
+    t.equal(describe(new Error('x')), 'Error object')
+    t.equal(describe(new TypeError('x')), 'TypeError object')
+    t.equal(describe({ a: 1 }), 'Object object')
+    t.equal(describe(new (class Thing {})()), 'Thing object')
+    t.equal(describe(new ([class {}][0])()), 'object', 'an anonymous class')
+    t.equal(describe(Object.create(null)), 'object', 'a null-prototype object')
+    t.equal(describe({ constructor: { name: 42 } }), 'object', 'a constructor name that is not a string')
+    t.equal(describe({ constructor: 'nope' }), 'object')
+    t.equal(describe({ secret: 'hunter2' }), 'Object object', 'contents are never printed')
+  })
+
+  t.test('hostile values', async (t) => {
+    t.equal(describe(new Proxy({}, { get () { throw new Error('trap') } })), 'an unprintable value', 'a Proxy whose getters throw')
+    t.equal(describe(new Proxy(() => undefined, { get () { throw new Error('trap') } })), 'an unprintable value', 'a function Proxy')
+    t.equal(describe(revoked()), 'an unprintable value', 'a revoked Proxy')
+    t.equal(describe(Object.defineProperty({}, 'constructor', { get () { throw new Error('getter') } })), 'an unprintable value')
+  })
+})
+
+t.test('isError', async (t) => {
+  t.ok(isError(new Error('x')))
+  t.ok(isError(new (class Custom extends TypeError {})('x')))
+  for (const value of [{ message: 'x', stack: 'y' }, 'x', null, undefined, Object.create(null)]) t.notOk(isError(value))
+  t.notOk(isError(revoked()), 'a revoked Proxy, without throwing')
+  t.notOk(isError(new Proxy({}, { getPrototypeOf () { throw new Error('trap') } })))
+})
+
+const LEVELS: LogLevels = { logLevel: 'info', notFoundLogLevel: 'info' }
+
+t.test('logError', async (t) => {
+  t.test('a 5xx is logged at error with the error, status, request id and a line naming method and path', async (t) => {
+    const error = new Error('db down')
+    const { lines, reqId } = await linesOf((request) => logError(request, error, 500, false, LEVELS))
+    t.equal(lines.length, 1)
+    const [line] = lines
+    t.equal(line.level, LEVEL.error)
+    t.equal(line.msg, 'GET /where?q=1 answered 500')
+    t.equal(line.reqId, reqId)
+    t.equal(line.statusCode, 500)
+    t.equal(line.err?.type, 'Error')
+    t.equal(line.err?.message, 'db down')
+    t.match(line.err?.stack, /^Error: db down\n {4}at /)
+  })
+
+  t.test('a 5xx is an error whatever the levels say, routing or not', async (t) => {
+    const quiet: LogLevels = { logLevel: 'silent', notFoundLogLevel: 'silent' }
+    for (const routing of [false, true]) {
+      const { lines } = await linesOf((request) => logError(request, new Error('x'), 503, routing, quiet))
+      t.same(lines.map((line) => line.level), [LEVEL.error], `routing: ${String(routing)}`)
+    }
+  })
+
+  t.test('4xx at logLevel, routing errors at notFoundLogLevel', async (t) => {
+    const levels: LogLevels = { logLevel: 'warn', notFoundLogLevel: 'debug' }
+    const plain = await linesOf((request) => logError(request, new Error('bad'), 400, false, levels))
+    t.same(plain.lines.map((line) => line.level), [LEVEL.warn])
+    t.equal(plain.lines[0].msg, 'GET /where?q=1 answered 400')
+    const routing = await linesOf((request) => logError(request, new Error('nope'), 404, true, levels))
+    t.same(routing.lines.map((line) => line.level), [LEVEL.debug])
+    t.equal(routing.lines[0].statusCode, 404)
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const) {
+      const { lines } = await linesOf((request) => logError(request, new Error('x'), 409, false, { logLevel: level, notFoundLogLevel: 'info' }))
+      t.same(lines.map((line) => line.level), [LEVEL[level]], level)
+    }
+  })
+
+  t.test('silent writes nothing, for 4xx and for routing errors separately', async (t) => {
+    t.same((await linesOf((request) => logError(request, new Error('x'), 404, false, { logLevel: 'silent', notFoundLogLevel: 'info' }))).lines, [])
+    t.same((await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'info', notFoundLogLevel: 'silent' }))).lines, [])
+    const other = await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'silent', notFoundLogLevel: 'info' }))
+    t.same(other.lines.map((line) => line.level), [LEVEL.info], 'routing errors do not follow logLevel once notFoundLogLevel is set')
+  })
+
+  t.test('values that are not errors are wrapped so they serialise', async (t) => {
+    const cases: Array<[unknown, string, string]> = [
+      ['a thrown string', 'string', '"a thrown string"'],
+      [null, 'object', 'null'],
+      [undefined, 'undefined', 'undefined'],
+      [{ secret: 'hunter2' }, 'object', 'Object object'],
+      [Symbol('s'), 'symbol', 'Symbol(s)'],
+      [revoked(), 'object', 'an unprintable value']
+    ]
+    for (const [thrown, type, value] of cases) {
+      const { lines } = await linesOf((request) => logError(request, thrown, 500, false, LEVELS))
+      t.same(lines[0].err, { type, value }, value)
+    }
+  })
+
+  t.test('an error pino cannot serialise is logged as a plain copy, not thrown', async (t) => {
+    const frozen = Object.freeze(new Error('frozen'))
+    const first = await linesOf((request) => logError(request, frozen, 409, false, LEVELS))
+    t.equal(first.lines.length, 1)
+    t.equal(first.lines[0].level, LEVEL.info)
+    t.equal(first.lines[0].statusCode, 409)
+    t.equal(first.lines[0].err?.message, 'frozen')
+    t.match(first.lines[0].err?.stack, /^Error: frozen\n/)
+    t.type(first.lines[0].logSerializerError, 'string', 'says why the copy was needed')
+
+    const hostile = Object.defineProperty(new Error('hostile'), 'detail', { enumerable: true, get () { throw new Error('getter') } })
+    const second = await linesOf((request) => logError(request, hostile, 500, false, LEVELS))
+    t.equal(second.lines[0].err?.message, 'hostile')
+    t.equal(second.lines[0].logSerializerError, 'getter')
+
+    const noStack = Object.defineProperty(new Error('no stack'), 'stack', { get () { throw new Error('stack getter') } })
+    const third = await linesOf((request) => logError(request, noStack, 500, false, LEVELS))
+    t.equal(third.lines[0].err?.message, 'no stack')
+    t.equal(third.lines[0].err?.stack, '(unreadable: a getter threw)')
+  })
+
+  t.test('the plain copy keeps the error\'s type', { todo: 'pino re-serialises the copy under `err`, so its type reads "Object" (reported)' }, async (t) => {
+    const { lines } = await linesOf((request) => logError(request, Object.freeze(new RangeError('frozen')), 500, false, LEVELS))
+    t.equal(lines[0].err?.type, 'RangeError')
+  })
+})
+
+t.test('logFailure', async (t) => {
+  t.test('carries the failure and the original error, both with stacks', async (t) => {
+    const original = new RangeError('original problem')
+    const failure = new TypeError('handler broke')
+    const { lines, reqId } = await linesOf((request) => logFailure(request, failure, original, 'error handler 404 threw'))
+    t.equal(lines.length, 1)
+    const [line] = lines
+    t.equal(line.level, LEVEL.error)
+    t.equal(line.reqId, reqId)
+    t.equal(line.msg, 'GET /where?q=1: error handler 404 threw')
+    t.equal(line.err?.type, 'TypeError')
+    t.equal(line.err?.message, 'handler broke')
+    t.match(line.err?.stack, /^TypeError: handler broke\n {4}at /)
+    t.equal(line.originalError?.type, 'RangeError')
+    t.equal(line.originalError?.message, 'original problem')
+    t.match(line.originalError?.stack, /^RangeError: original problem\n {4}at /)
+  })
+
+  t.test('originals and failures that are not errors', async (t) => {
+    const { lines } = await linesOf((request) => logFailure(request, 'a string failure', null, 'template failed'))
+    t.same(lines[0].err, { type: 'string', value: '"a string failure"' })
+    t.same(lines[0].originalError, { type: 'object', value: 'null' })
+    const proxied = await linesOf((request) => logFailure(request, revoked(), revoked(), 'x'))
+    t.same(proxied.lines[0].err, { type: 'object', value: 'an unprintable value' })
+    t.same(proxied.lines[0].originalError, { type: 'object', value: 'an unprintable value' })
+  })
+
+  t.test('an original whose fields cannot be read keeps the others', async (t) => {
+    const original = Object.defineProperty(new Error('kept'), 'stack', { get () { throw new Error('stack getter') } })
+    const { lines } = await linesOf((request) => logFailure(request, new Error('f'), original, 'x'))
+    t.same(lines[0].originalError, { type: 'Error', message: 'kept', stack: '(unreadable: a getter threw)' })
+
+    const odd = Object.defineProperty(Object.assign(new TypeError('x'), { message: 42 }), 'constructor', { get () { throw new Error('getter') } })
+    const second = await linesOf((request) => logFailure(request, new Error('f'), odd, 'x'))
+    t.equal(second.lines[0].originalError?.type, '(unreadable: a getter threw)', 'a constructor that cannot be read')
+    t.notOk('message' in (second.lines[0].originalError ?? {}), 'a non-string message is left out')
+    t.match(second.lines[0].originalError?.stack, /^TypeError: 42\n {4}at /, 'the stack is kept')
+  })
+
+  t.test('a failure pino cannot serialise is logged as a plain copy', async (t) => {
+    const { lines } = await linesOf((request) => logFailure(request, Object.freeze(new Error('frozen failure')), new Error('o'), 'x'))
+    t.equal(lines.length, 1)
+    t.equal(lines[0].err?.message, 'frozen failure')
+    t.equal(lines[0].originalError?.message, 'o')
+    t.type(lines[0].logSerializerError, 'string')
+  })
+})
