@@ -4,10 +4,11 @@
  *
  * Honesty rules: every scenario gets the same connections, pipelining and duration; scenarios
  * alternate over rounds (rotated and reversed order); the table shows medians over rounds (leaving
- * out rounds other processes disturbed, when most were not); the server is pinned to CPU 0 and this process (the load generator) to CPU 1 when `taskset` exists;
- * each scenario is validated (status and body) before it is measured, and a round whose responses
- * are not all the expected status fails the scenario instead of measuring errors. The server's CPU
- * use is recorded per round: below ~90 % the load generator, not the server, is the bottleneck.
+ * out rounds other processes disturbed, when most were not); the server is pinned to CPU 0 and
+ * this process (the load generator) to CPU 1 when `taskset` exists; each scenario is validated
+ * (status and body) before it is measured, and a round whose responses are not all the expected
+ * status fails the scenario instead of measuring errors. Server, load-generator and foreign CPU
+ * use are recorded per round: a server below ~90 % of its core was not the bottleneck.
  *
  * Flags: --rounds 5 --duration 5 --warmup 2 --connections 10 --pipelining 1
  *        --retries 1 --max-wait 15 --wait-budget 240   (shared machines: see waitForQuiet)
