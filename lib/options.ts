@@ -3,6 +3,7 @@
  * split into what a context may set for itself and what belongs to the whole app.
  */
 import { FFE_INVALID_OPTION } from './errors.js'
+import { describe } from './log.js'
 import type { Level } from './log.js'
 import type { FormatPolicy } from './negotiate.js'
 import type { ReportOptions } from './report.js'
@@ -76,9 +77,19 @@ export function appOnlyKeys (options: Record<string, unknown>): string[] {
 
 function oneOf (value: unknown, allowed: Set<string>, name: string): string {
   if (typeof value !== 'string' || !allowed.has(value)) {
-    throw new FFE_INVALID_OPTION(`${name} must be one of ${[...allowed].join(', ')}, got ${JSON.stringify(value)}`)
+    throw new FFE_INVALID_OPTION(`${name} must be one of ${[...allowed].join(', ')}, got ${shown(value)}`)
   }
   return value
+}
+
+/** A refused value as the message shows it: its JSON, else described (a BigInt would make JSON throw). */
+function shown (value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? describe(value)
+  } catch {
+    // BigInt and cyclic values have no JSON form; the refusal must still be FFE_INVALID_OPTION.
+    return describe(value)
+  }
 }
 
 /** Largest delay `setTimeout` honours; above it Node fires after 1 ms instead. */
@@ -98,7 +109,7 @@ function timeoutOption (value: unknown): number {
  */
 function debugOption (value: unknown, env: NodeJS.ProcessEnv): boolean {
   if (value !== true && value !== false && value !== 'force') {
-    throw new FFE_INVALID_OPTION(`debug must be true, false or 'force', got ${JSON.stringify(value)}`)
+    throw new FFE_INVALID_OPTION(`debug must be true, false or 'force', got ${shown(value)}`)
   }
   if (value === true && env.NODE_ENV === 'production') {
     throw new FFE_INVALID_OPTION('debug: true is refused with NODE_ENV=production, because the debug page shows stacks and request headers; use debug: \'force\' if you really mean it')
@@ -111,10 +122,10 @@ function templatesOption (value: unknown): string | false {
   if (value === false) return false
   const folder = typeof value === 'string' ? value.split(/[\\/]+/).filter((part) => part !== '' && part !== '.').join('/') : ''
   if (folder === '' || folder.trim() !== folder) {
-    throw new FFE_INVALID_OPTION(`templates must name a folder under the @fastify/view root (e.g. 'errors') or be false, got ${JSON.stringify(value)}`)
+    throw new FFE_INVALID_OPTION(`templates must name a folder under the @fastify/view root (e.g. 'errors') or be false, got ${shown(value)}`)
   }
   if (/^([\\/]|[A-Za-z]:)/.test(value as string) || folder.split('/').includes('..')) {
-    throw new FFE_INVALID_OPTION(`templates must be a folder inside the @fastify/view root, not an absolute path or one that leaves it, got ${JSON.stringify(value)}`)
+    throw new FFE_INVALID_OPTION(`templates must be a folder inside the @fastify/view root, not an absolute path or one that leaves it, got ${shown(value)}`)
   }
   return folder
 }
@@ -127,7 +138,7 @@ export function previewOption (options: Record<string, unknown>, env: NodeJS.Pro
   const value = options.preview
   if (value === undefined || value === false) return undefined
   if (typeof value !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(value)) {
-    throw new FFE_INVALID_OPTION(`preview must be a path such as '/_errors' (letters, digits, . _ ~ - between slashes) or false, got ${JSON.stringify(value)}`)
+    throw new FFE_INVALID_OPTION(`preview must be a path such as '/_errors' (letters, digits, . _ ~ - between slashes) or false, got ${shown(value)}`)
   }
   if (env.NODE_ENV === 'production') {
     throw new FFE_INVALID_OPTION('preview is refused with NODE_ENV=production: it answers any error status on demand; turn it on in development only')
