@@ -1,0 +1,164 @@
+/**
+ * lib/options.ts as a unit: every option's accepted and refused values, the messages that say the
+ * fix, debug mode and the preview route on production, and which keys belong to the app only.
+ */
+import t from 'tap'
+import type { Test } from 'tap'
+import { FFE_INVALID_OPTION } from '../lib/errors.js'
+import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from '../lib/options.js'
+
+const DEV: NodeJS.ProcessEnv = { NODE_ENV: 'development' }
+const PRODUCTION: NodeJS.ProcessEnv = { NODE_ENV: 'production' }
+
+/** The FFE_INVALID_OPTION `fn` throws; fails the test when it throws something else or nothing. */
+function refusal (t: Test, fn: () => unknown, label: string): string {
+  try {
+    fn()
+  } catch (error) {
+    t.type(error, FFE_INVALID_OPTION, label)
+    t.type(error, TypeError, `${label}: a TypeError`)
+    t.equal((error as { code?: unknown }).code, 'FFE_INVALID_OPTION', `${label}: its code`)
+    return (error as Error).message
+  }
+  t.fail(`${label}: not refused`)
+  return ''
+}
+
+t.test('defaults', async (t) => {
+  t.same(DEFAULTS, {
+    debug: false,
+    format: 'negotiate',
+    logLevel: 'info',
+    notFoundLogLevel: undefined,
+    errorHandlerTimeout: 10_000,
+    templates: 'errors',
+    problemDetails: false
+  })
+})
+
+t.test('contextOptions: accepted values come back validated; absent and undefined ones do not', async (t) => {
+  t.same(contextOptions({}, DEV), {})
+  t.same(contextOptions({ format: undefined, debug: undefined, templates: undefined }, DEV), {}, 'undefined means not given')
+  t.same(contextOptions({
+    debug: true, format: 'json', logLevel: 'warn', notFoundLogLevel: 'debug', errorHandlerTimeout: 250, templates: 'pages/errors', problemDetails: true
+  }, DEV), {
+    debug: true, format: 'json', logLevel: 'warn', notFoundLogLevel: 'debug', errorHandlerTimeout: 250, templates: 'pages/errors', problemDetails: true
+  })
+  for (const format of ['negotiate', 'json', 'html']) t.same(contextOptions({ format }, DEV), { format })
+  for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+    t.same(contextOptions({ logLevel: level, notFoundLogLevel: level }, DEV), { logLevel: level, notFoundLogLevel: level }, level)
+  }
+  t.same(contextOptions({ debug: false, problemDetails: false, templates: false }, DEV), { debug: false, problemDetails: false, templates: false })
+  t.same(contextOptions({ format: 'html' }), { format: 'html' }, 'the environment defaults to process.env')
+})
+
+t.test('app-level and registration keys are accepted, not returned as context options', async (t) => {
+  const options = { report: () => undefined, reportWhen: () => true, reportTimeout: 5, reportDedupeWindow: 1, reportRateLimit: 2, preview: '/_errors', format: 'json' }
+  t.same(contextOptions(options, DEV), { format: 'json' })
+})
+
+t.test('appOnlyKeys lists the keys only the app-level registration may set', async (t) => {
+  t.same(appOnlyKeys({ format: 'json', report: [], reportWhen: 1, debug: true, reportRateLimit: 3 }), ['report', 'reportWhen', 'reportRateLimit'])
+  t.same(appOnlyKeys({ reportTimeout: 1, reportDedupeWindow: 1 }), ['reportTimeout', 'reportDedupeWindow'])
+  t.same(appOnlyKeys({ format: 'json', preview: '/x', unknown: 1 }), [])
+  t.same(appOnlyKeys({}), [])
+})
+
+t.test('an unknown key is refused by name', async (t) => {
+  for (const key of ['fromat', 'Format', 'loglevel', 'report_when', '']) {
+    t.equal(refusal(t, () => contextOptions({ [key]: 'json' }, DEV), key), `invalid fastify-flask-errors option: unknown option "${key}"`)
+  }
+  t.equal(refusal(t, () => contextOptions({ format: 'json', typo: 1 }, DEV), 'after a good key'), 'invalid fastify-flask-errors option: unknown option "typo"')
+})
+
+t.test('format and levels must be one of their names', async (t) => {
+  for (const [value, shown] of [['xml', '"xml"'], ['JSON', '"JSON"'], [5, '5'], [null, 'null'], [true, 'true'], [['json'], '["json"]']] as const) {
+    t.equal(refusal(t, () => contextOptions({ format: value }, DEV), `format ${shown}`),
+      `invalid fastify-flask-errors option: format must be one of negotiate, json, html, got ${shown}`)
+  }
+  for (const key of ['logLevel', 'notFoundLogLevel']) {
+    for (const [value, shown] of [['verbose', '"verbose"'], ['INFO', '"INFO"'], [30, '30'], [false, 'false']] as const) {
+      t.equal(refusal(t, () => contextOptions({ [key]: value }, DEV), `${key} ${shown}`),
+        `invalid fastify-flask-errors option: ${key} must be one of fatal, error, warn, info, debug, trace, silent, got ${shown}`)
+    }
+  }
+})
+
+t.test('values without a JSON form are refused with FFE_INVALID_OPTION too, and shown', async (t) => {
+  const cyclic: Record<string, unknown> = {}
+  cyclic.self = cyclic
+  const odd: Array<[unknown, string]> = [[10n, '10'], [Symbol('s'), 'Symbol(s)'], [function level () {}, 'function level'], [cyclic, 'Object object']]
+  for (const [value, shown] of odd) {
+    t.equal(refusal(t, () => contextOptions({ format: value }, DEV), `format ${shown}`),
+      `invalid fastify-flask-errors option: format must be one of negotiate, json, html, got ${shown}`)
+    t.match(refusal(t, () => contextOptions({ debug: value }, DEV), `debug ${shown}`), `got ${shown}`)
+    t.match(refusal(t, () => contextOptions({ templates: value }, DEV), `templates ${shown}`), `got ${shown}`)
+    t.match(refusal(t, () => previewOption({ preview: value }, DEV), `preview ${shown}`), `got ${shown}`)
+  }
+})
+
+t.test('debug', async (t) => {
+  for (const [value, shown] of [['yes', '"yes"'], ['true', '"true"'], [1, '1'], [null, 'null'], ['FORCE', '"FORCE"']] as const) {
+    t.equal(refusal(t, () => contextOptions({ debug: value }, DEV), `debug ${shown}`),
+      `invalid fastify-flask-errors option: debug must be true, false or 'force', got ${shown}`)
+  }
+  const message = refusal(t, () => contextOptions({ debug: true }, PRODUCTION), 'debug: true on production')
+  t.match(message, /debug: true is refused with NODE_ENV=production/)
+  t.match(message, /use debug: 'force' if you really mean it/, 'the message says the override')
+  t.same(contextOptions({ debug: 'force' }, PRODUCTION), { debug: true }, "'force' is accepted on production")
+  t.same(contextOptions({ debug: 'force' }, DEV), { debug: true })
+  t.same(contextOptions({ debug: false }, PRODUCTION), { debug: false })
+  t.same(contextOptions({ debug: true }, {}), { debug: true }, 'no NODE_ENV is not production')
+  t.same(contextOptions({ debug: true }, { NODE_ENV: 'staging' }), { debug: true })
+})
+
+t.test('errorHandlerTimeout: an integer number of ms a timer can honour', async (t) => {
+  t.same(contextOptions({ errorHandlerTimeout: 1 }, DEV), { errorHandlerTimeout: 1 })
+  t.same(contextOptions({ errorHandlerTimeout: 2_147_483_647 }, DEV), { errorHandlerTimeout: 2_147_483_647 })
+  for (const [value, shown] of [[0, '0'], [-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], [2_147_483_648, '2147483648'], ['100', 'string'], [null, 'object']] as const) {
+    t.equal(refusal(t, () => contextOptions({ errorHandlerTimeout: value }, DEV), `timeout ${shown}`),
+      `invalid fastify-flask-errors option: errorHandlerTimeout must be an integer number of ms from 1 to 2147483647, got ${shown}`)
+  }
+})
+
+t.test('templates: a folder inside the view root, or false', async (t) => {
+  const accepted: Array<[string, string]> = [
+    ['errors', 'errors'], ['errors/', 'errors'], ['./errors', 'errors'], ['pages/errors', 'pages/errors'],
+    ['pages\\errors', 'pages/errors'], ['pages//./errors', 'pages/errors'], ['a b/c', 'a b/c']
+  ]
+  for (const [value, folder] of accepted) t.same(contextOptions({ templates: value }, DEV), { templates: folder }, value)
+
+  const notFolder = (shown: string): string =>
+    `invalid fastify-flask-errors option: templates must name a folder under the @fastify/view root (e.g. 'errors') or be false, got ${shown}`
+  for (const [value, shown] of [['', '""'], ['.', '"."'], ['./', '"./"'], [' errors', '" errors"'], ['errors ', '"errors "'], [true, 'true'], [5, '5'], [null, 'null']] as const) {
+    t.equal(refusal(t, () => contextOptions({ templates: value }, DEV), `templates ${shown}`), notFolder(shown))
+  }
+  const outside = (shown: string): string =>
+    `invalid fastify-flask-errors option: templates must be a folder inside the @fastify/view root, not an absolute path or one that leaves it, got ${shown}`
+  for (const value of ['/etc/errors', '\\\\server\\share', 'C:\\errors', 'c:errors', '../errors', 'errors/../../x', 'a\\..\\..\\b', '..']) {
+    t.equal(refusal(t, () => contextOptions({ templates: value }, DEV), `templates ${value}`), outside(JSON.stringify(value)))
+  }
+})
+
+t.test('problemDetails: a boolean', async (t) => {
+  for (const [value, shown] of [['yes', '"yes"'], [1, '1'], [null, 'null'], [{}, 'Object object']] as const) {
+    t.equal(refusal(t, () => contextOptions({ problemDetails: value }, DEV), `problemDetails ${shown}`),
+      `invalid fastify-flask-errors option: problemDetails must be true or false, got ${shown}`)
+  }
+})
+
+t.test('previewOption: a route path, off by default, refused on production', async (t) => {
+  t.equal(previewOption({}, DEV), undefined)
+  t.equal(previewOption({ preview: undefined }, DEV), undefined)
+  t.equal(previewOption({ preview: false }, DEV), undefined)
+  t.equal(previewOption({ preview: false }, PRODUCTION), undefined, 'off is fine on production')
+  t.equal(previewOption({ preview: '/_errors' }, DEV), '/_errors')
+  t.equal(previewOption({ preview: '/dev/errors.v2~-' }, DEV), '/dev/errors.v2~-')
+  t.equal(previewOption({}), undefined, 'the environment defaults to process.env')
+  for (const [value, shown] of [['', '""'], ['/', '"/"'], ['_errors', '"_errors"'], ['/a/', '"/a/"'], ['//a', '"//a"'], ['/a b', '"/a b"'],
+    ['/a?x=1', '"/a?x=1"'], ['/:status', '"/:status"'], ['/*', '"/*"'], [true, 'true'], [5, '5'], [null, 'null']] as const) {
+    t.equal(refusal(t, () => previewOption({ preview: value }, DEV), `preview ${shown}`),
+      `invalid fastify-flask-errors option: preview must be a path such as '/_errors' (letters, digits, . _ ~ - between slashes) or false, got ${shown}`)
+  }
+  t.match(refusal(t, () => previewOption({ preview: '/_errors' }, PRODUCTION), 'preview on production'), /preview is refused with NODE_ENV=production/)
+})
