@@ -12,7 +12,7 @@ import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
 import type { ContextOptions } from './options.js'
-import { PAGE_HEADERS, errorView, htmlPage, jsonBody, reasonPhrase } from './pages.js'
+import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
 import { findHandler } from './registry.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
@@ -363,7 +363,8 @@ function deliver (attempt: Attempt, status: number, body: unknown): void {
  * write a minimal page straight to the socket, past the hooks, so the client still gets an answer.
  */
 function writeRaw500 (reply: FastifyReply): void {
-  const body = `{"statusCode":500,"error":"${reasonPhrase(500)}","message":"The server could not complete the request."}`
+  // The same JSON shape and generic text as every other 500, so clients see one kind of answer.
+  const body = JSON.stringify({ statusCode: 500, error: reasonPhrase(500), message: genericText(500), requestId: reply.request.id })
   reply.hijack()
   reply.raw.writeHead(500, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) })
   reply.raw.end(body)

@@ -17,15 +17,56 @@ export interface LogLevels {
   readonly notFoundLogLevel: Level
 }
 
-/** The value to put under pino's `err` key: errors as they are, anything else wrapped so it serialises. */
-function loggable (thrown: unknown): unknown {
-  return thrown instanceof Error ? thrown : { type: typeof thrown, value: describe(thrown) }
+/**
+ * `value instanceof Error`, without throwing: `instanceof` on a revoked Proxy (or one whose
+ * `getPrototypeOf` trap throws) raises a TypeError, and a log line must never be what fails.
+ */
+export function isError (value: unknown): value is Error {
+  try {
+    return value instanceof Error
+  } catch {
+    // Its prototype cannot be read: it is logged as an unknown value.
+    return false
+  }
 }
 
-/** pino serialises only the `err` key as an error; a second error is spelled out so its stack is kept. */
+/** The value to put under pino's `err` key: errors as they are, anything else wrapped so it serialises. */
+function loggable (thrown: unknown): unknown {
+  return isError(thrown) ? thrown : { type: typeof thrown, value: describe(thrown) }
+}
+
+/**
+ * pino serialises only the `err` key as an error; a second error is spelled out so its stack is
+ * kept. Each field is read on its own: a `stack` getter that throws must not cost the message.
+ */
 function plain (thrown: unknown): unknown {
-  if (!(thrown instanceof Error)) return loggable(thrown)
-  return { type: thrown.constructor.name, message: thrown.message, stack: thrown.stack }
+  if (!isError(thrown)) return loggable(thrown)
+  return { type: text(() => thrown.constructor.name), message: text(() => thrown.message), stack: text(() => thrown.stack) }
+}
+
+/** A string field read through `read`; what a throwing getter or a non-string gives instead. */
+function text (read: () => unknown): string | undefined {
+  try {
+    const value = read()
+    return typeof value === 'string' ? value : undefined
+  } catch {
+    // The getter (or Proxy trap) threw: say so in the log line instead of failing it.
+    return '(unreadable: a getter threw)'
+  }
+}
+
+/**
+ * Writes one line. pino's error serializer tags the error it reads (so a frozen error makes it
+ * throw) and copies every enumerable property (so a getter that throws makes it throw): when the
+ * thrown value cannot be serialised, the line is written again with a plain copy of it, because a
+ * log line must never be what turns a 409 into a 500.
+ */
+function write (request: FastifyRequest, level: LogLevel, thrown: unknown, fields: Record<string, unknown>, msg: string): void {
+  try {
+    request.log[level]({ err: loggable(thrown), ...fields }, msg)
+  } catch (serializerFailure) {
+    request.log[level]({ err: plain(thrown), ...fields, logSerializerError: text(() => (serializerFailure as Error).message) }, msg)
+  }
 }
 
 /** A short, never-throwing description of any thrown value, for log lines and error messages. */
@@ -47,10 +88,10 @@ export function describe (value: unknown): string {
 export function logError (request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels): void {
   const level: Level = status >= 500 ? 'error' : routing ? levels.notFoundLogLevel : levels.logLevel
   if (level === 'silent') return
-  request.log[level]({ err: loggable(thrown), statusCode: status }, `${request.method} ${request.url} answered ${status}`)
+  write(request, level, thrown, { statusCode: status }, `${request.method} ${request.url} answered ${status}`)
 }
 
 /** Logs a failure of the error handling itself (a handler that threw, a template that failed). */
 export function logFailure (request: FastifyRequest, failure: unknown, original: unknown, what: string): void {
-  request.log.error({ err: loggable(failure), originalError: plain(original) }, `${request.method} ${request.url}: ${what}`)
+  write(request, 'error', failure, { originalError: plain(original) }, `${request.method} ${request.url}: ${what}`)
 }

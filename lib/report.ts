@@ -122,19 +122,44 @@ export function safeString (value: unknown): string {
 export function errorClass (value: unknown): string {
   if (value === null) return 'null'
   if (typeof value !== 'object' && typeof value !== 'function') return typeof value
-  const ctor: unknown = (value as { constructor?: unknown }).constructor
-  return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'Object'
+  try {
+    const ctor: unknown = (value as { constructor?: unknown }).constructor
+    return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'Object'
+  } catch {
+    // A revoked Proxy or a throwing getter: reports are scheduled after the response, and a value
+    // that cannot be read must not break that step; it is reported under this name.
+    return 'Unreadable'
+  }
+}
+
+/** `value instanceof Error` that cannot throw (it does on a revoked Proxy). */
+function isError (value: unknown): value is Error {
+  try {
+    return value instanceof Error
+  } catch {
+    return false
+  }
 }
 
 /** The message of a thrown value; the value itself as a string when it is not an error. */
 export function errorMessage (value: unknown): string {
-  if (value instanceof Error) return safeString(value.message)
-  return safeString(value)
+  try {
+    return isError(value) ? safeString(value.message) : safeString(value)
+  } catch {
+    // The message getter threw.
+    return '(unreadable message)'
+  }
 }
 
 /** The first `at …` line of an error's stack, the place it was thrown from. */
 function topFrame (value: unknown): string {
-  const stack = value instanceof Error ? value.stack : undefined
+  let stack: unknown
+  try {
+    stack = isError(value) ? value.stack : undefined
+  } catch {
+    // The stack getter threw: the error is identified by class and message alone.
+    return ''
+  }
   if (typeof stack !== 'string') return ''
   const frame = stack.split('\n').find((line) => line.trimStart().startsWith('at '))
   return frame === undefined ? '' : frame.trim()
@@ -148,12 +173,17 @@ export function fingerprint (value: unknown): string {
 /** Plain-object form of an error and its `cause` chain, for log lines (pino only serialises the `err` key). */
 export function serializeError (value: unknown, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = { type: errorClass(value), message: errorMessage(value) }
-  if (value instanceof Error) {
-    if (typeof value.stack === 'string') out.stack = value.stack
-    const code = (value as { code?: unknown }).code
-    if (code !== undefined) out.code = code
-    // Depth cap: a cause chain may be cyclic (a.cause = b, b.cause = a).
-    if (value.cause !== undefined && depth < 8) out.cause = serializeError(value.cause, depth + 1)
+  if (isError(value)) {
+    try {
+      if (typeof value.stack === 'string') out.stack = value.stack
+      const code = (value as { code?: unknown }).code
+      if (code !== undefined) out.code = code
+      // Depth cap: a cause chain may be cyclic (a.cause = b, b.cause = a).
+      if (value.cause !== undefined && depth < 8) out.cause = serializeError(value.cause, depth + 1)
+    } catch {
+      // A getter threw: the fields read so far are what the log line gets.
+      out.unreadable = true
+    }
   }
   return out
 }
