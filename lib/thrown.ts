@@ -31,7 +31,10 @@ export function readThrown (value: unknown): ThrownFacts {
       // `description` is typed string, but JavaScript callers pass anything (`abort(404, { detail })`):
       // only a string may become the message, or the JSON shape breaks and the page cannot render.
       const description = value.expose ? value.description as unknown : undefined
-      return { status: value.code, code: undefined, prototypes, publicMessage: typeof description === 'string' ? description : undefined }
+      // `code` is readonly only to TypeScript: JavaScript that sets `e.code = 'E_USER'` (Node's habit)
+      // or `e.code = 200` must not make the status a string or a success; `statusCode` is the fallback.
+      const status = httpStatus(value.code) ?? httpStatus(value.statusCode)
+      return { status, code: undefined, prototypes, publicMessage: typeof description === 'string' ? description : undefined }
     }
     const record = value as Record<string, unknown>
     const code = record.code
