@@ -51,6 +51,14 @@ t.test('HTTP exceptions', async (t) => {
     t.equal(facts.publicMessage, 'frozen')
   })
 
+  t.test('a code overwritten from JavaScript never makes a string or 2xx status', async (t) => {
+    const named = Object.assign(new NotFound('x'), { code: 'E_USER' })
+    t.equal(readThrown(named).status, 404, 'a string code: the statusCode still says 404')
+    t.equal(readThrown(Object.assign(new NotFound('x'), { code: 200 })).status, 404, 'a 2xx code')
+    t.equal(readThrown(Object.assign(new NotFound('x'), { code: 200, statusCode: 200 })).status, undefined, 'neither is an error status')
+    t.equal(readThrown(Object.assign(new NotFound('x'), { code: 410 })).status, 410, 'code is read first, as Werkzeug does')
+  })
+
   t.test('a non-string description (from JavaScript) is never the message', async (t) => {
     for (const description of [5, { detail: 'x' }, ['a'], false]) {
       const facts = readThrown(new NotFound(description as unknown as string))
