@@ -4,12 +4,18 @@
  *   npm run example          # then open http://127.0.0.1:3000/
  *
  * - `/profile?username=…` aborts with 400 (no name) or 404 (unknown user);
- * - custom 404 and 500 pages for the site;
+ * - custom 404, 4xx and 500 pages for the site: ejs templates in `examples/views/errors/` that extend
+ *   the site layout, found by convention (no handler needed);
  * - a JSON API error class carrying a payload (`InvalidAPIUsage`, as in the Flask docs);
- * - a `/blog` prefix with its own 404 (unknown URLs included) and 500 pages;
- * - an `/api` prefix that always answers JSON, 405 with `Allow` included.
+ * - a `/blog` prefix with its own 404 (unknown URLs included) and 500 pages, from its own template
+ *   folder `examples/views/blog/errors/`;
+ * - an `/api` prefix that always answers JSON, 405 with `Allow` included;
+ * - outside production, a preview of every error page at `/_errors/<status>` (and `/blog/_errors/…`);
+ * - `FLASK_ERRORS_DEBUG=1` turns debug mode on: a 500 shows the debug page (stack, causes, request).
  */
 import Fastify from 'fastify'
+import view from '@fastify/view'
+import ejs from 'ejs'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fileURLToPath } from 'node:url'
 import flaskErrors, { MethodNotAllowed, NotFound, abort, frameworkErrors } from '../index.js'
@@ -30,6 +36,7 @@ export class InvalidAPIUsage extends Error {
 }
 
 const USERS = new Set(['alice', 'bob'])
+const VIEWS = fileURLToPath(new URL('views', import.meta.url))
 
 function page (title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
@@ -39,11 +46,21 @@ function page (title: string, body: string): string {
 /** Builds the example app (used by `npm run example` and by the tests). */
 export async function buildApp (options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: true, frameworkErrors, ...options })
-  await app.register(flaskErrors, { debug: process.env.FLASK_ERRORS_DEBUG === '1' })
-
-  // Site-wide pages, as the Flask docs' page_not_found / internal_server_error.
-  app.errorhandler(404)((error, request) => [page('Page not found', `<h1>Page not found</h1><p>Nothing lives at <code>${escapeHtml(request.url)}</code>.</p>`), 404])
-  app.errorhandler(500)(() => [page('Something broke', '<h1>Something broke</h1><p>We have been told. Please try again later.</p>'), 500])
+  // Error pages are templates: views/errors/404.ejs, 4xx.ejs, 500.ejs, wrapped in views/layout.ejs.
+  // production: true makes @fastify/view cache compiled pages and the layout; ejs's own cache: true
+  // is what caches include()d partials (views/partials/nav.ejs) — without it every error page
+  // re-reads and re-compiles them.
+  await app.register(view, {
+    engine: { ejs },
+    root: VIEWS,
+    layout: 'layout.ejs',
+    production: true,
+    options: { cache: true }
+  })
+  await app.register(flaskErrors, {
+    debug: process.env.FLASK_ERRORS_DEBUG === '1',
+    preview: process.env.NODE_ENV === 'production' ? false : '/_errors'
+  })
   // The API error class answers JSON wherever it is thrown.
   app.errorhandler(InvalidAPIUsage)((error) => [error.toDict(), error.statusCode])
 
@@ -51,7 +68,8 @@ export async function buildApp (options: FastifyServerOptions = {}): Promise<Fas
     '<li><a href="/profile">/profile</a> (400) · <a href="/profile?username=carol">/profile?username=carol</a> (404) · <a href="/profile?username=alice">alice</a></li>' +
     '<li><a href="/crash">/crash</a> (500 page)</li><li><a href="/nowhere">/nowhere</a> (site 404)</li>' +
     '<li><a href="/blog/">/blog/</a>, <a href="/blog/nowhere">/blog/nowhere</a> (blog 404), <a href="/blog/crash">/blog/crash</a> (blog 500)</li>' +
-    '<li><a href="/api/users/1">/api/users/1</a>, <a href="/api/users/99">/api/users/99</a> (JSON 404), <a href="/api/nowhere">/api/nowhere</a></li></ul>')))
+    '<li><a href="/api/users/1">/api/users/1</a>, <a href="/api/users/99">/api/users/99</a> (JSON 404), <a href="/api/nowhere">/api/nowhere</a></li>' +
+    '<li>Previews: <a href="/_errors/404">/_errors/404</a>, <a href="/_errors/410">/_errors/410</a>, <a href="/_errors/500">/_errors/500</a>, <a href="/blog/_errors/404">/blog/_errors/404</a></li></ul>')))
 
   // Flask docs: abort(400) without a username, abort(404) for an unknown one.
   app.get<{ Querystring: { username?: string } }>('/profile', async (request, reply) => {
@@ -63,8 +81,15 @@ export async function buildApp (options: FastifyServerOptions = {}): Promise<Fas
   app.get('/crash', async () => { throw new Error('database password rejected for db.internal:5432') })
 
   await app.register(async (blog) => {
-    blog.errorhandler(404)((error, request) => [page('Blog: not found', `<h1>No such post</h1><p>The blog has nothing at <code>${escapeHtml(request.url)}</code>.</p>`), 404])
-    blog.errorhandler(500)(() => [page('Blog: error', '<h1>The blog is having trouble</h1>'), 500])
+    // The blog's pages come from views/blog/errors/ (404.ejs, 500.ejs); other statuses get the
+    // built-in page there, not the site's templates.
+    await blog.register(flaskErrors, {
+      templates: 'blog/errors',
+      preview: process.env.NODE_ENV === 'production' ? false : '/_errors'
+    })
+    // A 404 handler makes the blog own its unknown URLs (/blog/anything); returning the exception
+    // renders its default response — the blog's 404 template (Flask's pass-through).
+    blog.errorhandler(404)((error) => error)
     blog.get('/', async (request, reply) => reply.type('text/html').send(page('Blog', '<h1>Blog</h1><p><a href="/blog/hello">Hello</a></p>')))
     blog.get('/hello', async (request, reply) => reply.type('text/html').send(page('Hello', '<h1>Hello</h1>')))
     blog.get('/crash', async () => { throw new Error('blog template exploded') })

@@ -132,11 +132,6 @@ export class Templates {
     this.#contexts.push(instance)
   }
 
-  /** The template set of a context, if it has templates. */
-  setOf (instance: FastifyInstance): TemplateSet | undefined {
-    return this.#sets.get(instance)
-  }
-
   /** The page for `status` in the context `instance`, or undefined for the built-in page. */
   find (instance: FastifyInstance, status: number): string | undefined {
     const set = this.#sets.get(instance)

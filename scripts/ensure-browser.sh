@@ -21,4 +21,4 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chro
   exit 1
 fi
 rm -f "$log"
-"$BROWSER" --version
+"$BROWSER" --version 2>/dev/null
