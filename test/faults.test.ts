@@ -232,6 +232,18 @@ t.test('handlers that fail', async (t) => {
     t.match(lines[1].msg, /error after the response was complete; response kept/)
   })
 
+  fault(t, 'a handler that sends its reply and then throws a non-error: logged as a described value', async (t) => {
+    const { app, logs } = await build()
+    app.errorhandler(410)(async (error, request, reply) => {
+      await reply.code(410).send('complete')
+      throw 'a string' // eslint-disable-line no-throw-literal
+    })
+    app.get('/', () => abort(410))
+    t.equal((await within(app.inject('/'))).body, 'complete')
+    await sleep(5)
+    t.same(errors(logs)[1].err, { thrown: '"a string"' })
+  })
+
   fault(t, 'a 410 handler and the 500 handler both fail: built-in 500, both failures logged, each handler ran once', async (t) => {
     const { app, logs } = await build()
     const calls = { 410: 0, 500: 0 }
@@ -365,22 +377,29 @@ t.test('loggers that fail', async (t) => {
     t.equal(failures[1].err?.message, 'handler failure', 'the frozen failure itself is logged as a copy')
   })
 
-  fault(t, 'a logger that throws on every error line: raw 500, a process warning, no hang, no loop', async (t) => {
-    const lines: string[] = [] // what the logger did write
-    // pino writes to a plain `{ write }` destination synchronously, so a throw reaches the caller.
+  /**
+   * An app whose logger throws `thrown(line)` for every error-level line (a full disk, a broken
+   * transport). pino writes to a plain `{ write }` destination synchronously, so the throw reaches
+   * the caller. Process warnings emitted meanwhile are collected.
+   */
+  async function brokenLogger (t: Test, thrown: () => unknown): Promise<{ app: FastifyInstance, warnings: Error[] }> {
     const stream = {
       write (line: string) {
-        if (line.includes('"level":50')) throw new Error('disk full')
-        lines.push(line)
+        if (line.includes('"level":50')) throw thrown()
       }
     }
     const app = Fastify({ logger: { level: 'info', stream } })
     await app.register(flaskErrors)
-    app.get('/', () => { throw new Error('secret') })
     const warnings: Error[] = []
     const onWarning = (warning: Error): void => { warnings.push(warning) }
     process.on('warning', onWarning)
     t.teardown(() => { process.off('warning', onWarning) })
+    return { app, warnings }
+  }
+
+  fault(t, 'a logger that throws on every error line: raw 500, a process warning, no hang, no loop', async (t) => {
+    const { app, warnings } = await brokenLogger(t, () => new Error('disk full'))
+    app.get('/', () => { throw new Error('secret') })
     const res = await within(app.inject({ url: '/', headers: BROWSER }))
     isGeneric500(t, res, /secret/)
     t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -388,6 +407,46 @@ t.test('loggers that fail', async (t) => {
     t.equal(warnings.length, 1)
     t.match(warnings[0].message, /could not log \(disk full\) while answering GET \/: disk full/)
     t.equal((await within(app.inject('/missing'))).statusCode, 404, 'the app keeps serving')
+  })
+
+  fault(t, 'a broken logger while an async handler fails: the raw 500 from the promise callback', async (t) => {
+    const { app, warnings } = await brokenLogger(t, () => 'a string, not an error')
+    app.errorhandler(410)(async () => { throw new Error('secret') })
+    app.get('/', () => abort(410))
+    isGeneric500(t, await within(app.inject({ url: '/', headers: API })), /secret/)
+    await sleep(5)
+    t.match(warnings.map((w) => w.message), [/could not log \("a string, not an error"\)/])
+  })
+
+  fault(t, 'a broken logger when a handler fails after its complete response: the response stands', async (t) => {
+    const unreadable = Object.defineProperty(new Error('x'), 'message', { get () { throw new Error('no message') } })
+    const { app, warnings } = await brokenLogger(t, () => unreadable)
+    app.errorhandler(410)(async (error, request, reply) => {
+      await reply.code(410).send('complete')
+      throw new Error('secret')
+    })
+    app.get('/', () => abort(410))
+    const res = await within(app.inject('/'))
+    t.equal(res.statusCode, 410)
+    t.equal(res.body, 'complete')
+    await sleep(5)
+    // The emergency line itself fails on the unreadable message (pino reads it): both are described.
+    t.match(warnings.map((w) => w.message), [/could not log \(no message\) while answering GET \/: Error object$/])
+  })
+
+  fault(t, 'a broken logger when a route fails after sending headers: the connection is ended', async (t) => {
+    const { app, warnings } = await brokenLogger(t, () => new Error('disk full'))
+    app.get('/', async (request, reply) => {
+      reply.raw.writeHead(200, { 'content-type': 'text/plain' })
+      reply.raw.write('partial ')
+      throw new Error('secret')
+    })
+    const port = await listen(app)
+    t.teardown(() => app.close())
+    const { data } = await within(rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'))
+    t.match(data, /^HTTP\/1\.1 200 OK/)
+    t.notMatch(data, /secret|0\r\n\r\n$/, 'no error text, and no final chunk: the body is visibly cut')
+    t.equal(warnings.length, 1)
   })
 })
 
