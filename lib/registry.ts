@@ -73,7 +73,9 @@ function classKey (cls: Function): NormalizedKey {
   if (cls === HTTPException) return { kind: 'generic', which: 'HTTPException' }
   if (cls === Error) return { kind: 'generic', which: 'Error' }
   if (isStatusClass(cls)) return { kind: 'status', status: cls.code }
-  const prototype = (cls as { prototype?: unknown }).prototype
+  // Own property only: a bound class has none and would otherwise inherit its base's (`Error.prototype`
+  // for `MyError.bind(null)`), turning it into a phase-1 handler for every error.
+  const prototype = Object.hasOwn(cls, 'prototype') ? (cls as { prototype?: unknown }).prototype : undefined
   if (typeof prototype !== 'object' || prototype === null) {
     throw new FFE_INVALID_KEY(`${cls.name === '' ? 'an anonymous function' : cls.name} without a prototype: pass an error class (class MyError extends Error {}), not an arrow function`)
   }
