@@ -325,12 +325,28 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
     sendBuiltInPage(attempt, view)
     return
   }
+  // While the template renders, the request may move on (Fastify's handlerTimeout fails it, and the
+  // 500 answers): a render that finishes after that must not send a second response.
+  const failures = attempt.failures
+  const movedOn = (): boolean => attempt.failures !== failures || reply.sent
   renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug)).then((html) => {
-    reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
-    deliver(attempt, view.status, html)
+    guard(attempt, () => {
+      if (movedOn()) {
+        request.log.warn(`${request.method} ${request.url}: error page template ${page} finished after the request had moved on; it was not sent`)
+        return
+      }
+      reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
+      deliver(attempt, view.status, html)
+    })
   }, (failure: unknown) => {
-    logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`)
-    sendBuiltInPage(attempt, view)
+    guard(attempt, () => {
+      if (movedOn()) {
+        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`)
+        return
+      }
+      logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`)
+      sendBuiltInPage(attempt, view)
+    })
   })
 }
 
