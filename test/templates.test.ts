@@ -223,6 +223,39 @@ t.test('a template that never finishes is cut off: the built-in page after the t
   t.ok(logs.some((line) => /did not render within 100 ms/.test(String(line.err?.message))))
 })
 
+t.test('a template still rendering when Fastify\'s handlerTimeout fails the request: one response, the late render dropped', async (t) => {
+  const root = t.testdir({
+    errors: {
+      '404.ejs': '<% await new Promise((resolve) => setTimeout(resolve, 300)) %>late page',
+      '410.ejs': '<% await new Promise((resolve) => setTimeout(resolve, 300)); throw new Error("late failure") %>'
+    }
+  })
+  const { app, logs } = await build({}, { handlerTimeout: 50 })
+  await app.register(view, { engine: { ejs }, root, options: { async: true } })
+  t.teardown(() => app.close())
+  app.get('/404', () => abort(404))
+  app.get('/410', () => abort(410))
+  const until = async (pattern: RegExp): Promise<LogLine | undefined> => {
+    for (let waited = 0; waited < 3000; waited += 20) {
+      const line = logs.find((l) => pattern.test(l.msg))
+      if (line !== undefined) return line
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    return undefined
+  }
+  const res = await html(app, '/404')
+  t.equal(res.status, 500, 'the handlerTimeout failure answers')
+  t.match(res.body, BUILT_IN)
+  const dropped = await until(/error page template errors\/404\.ejs finished after the request had moved on; it was not sent/)
+  t.equal(dropped?.level, LEVEL.warn)
+  const failed = await html(app, '/410')
+  t.equal(failed.status, 500)
+  const late = await until(/error page template errors\/410\.ejs failed after the request had moved on/)
+  t.equal(late?.level, LEVEL.error)
+  t.match(late?.err?.message, /late failure/)
+  t.notOk(logs.some((l) => /already sent/i.test(l.msg)), 'no second response was attempted')
+})
+
 t.test('an async template that finishes in time is used', async (t) => {
   const { app } = await withViews(t, {
     errors: { '404.ejs': '<% await new Promise((resolve) => setTimeout(resolve, 5)) %>async <%= status %>' }
