@@ -19,6 +19,7 @@ import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from './lib/opti
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey } from './lib/registry.js'
 import { createReporting } from './lib/report.js'
+import { addErrorSchemas } from './lib/schemas.js'
 import { MethodIndex, PrefixOwners, routingError } from './lib/routing.js'
 import { Templates, addPreviewRoute } from './lib/templates.js'
 import type { NotFoundHandler } from './lib/routing.js'
@@ -50,6 +51,9 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     const misplaced = appOnlyKeys(raw)
     if (misplaced.length > 0) throw new FFE_INVALID_OPTION(`${misplaced.join(', ')} can only be set where the plugin is first registered`)
     configureContext(outer.dispatcher.registry, fastify, raw)
+    // Issue 5: a prefixed context's options (an `/api` that always answers JSON or problem+json)
+    // cover its routing 404/405s too, so the context owns them as if it had a 404/405 handler.
+    if (fastify.prefix !== '') outer.owners.claim(fastify, outer.notFound, 'flaskErrors options')
     return
   }
   const registry = new Registry<ContextOptions>(DEFAULTS)
@@ -72,6 +76,8 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   fastify.addHook('onRegister', (instance) => { templates.track(instance) })
   fastify.addHook('onReady', async () => { await templates.discover(registry, fastify.log) })
   if (reporting !== null) fastify.addHook('onClose', async () => { await reporting.flush() })
+  // Schemas of the error bodies, for routes' 4xx/5xx response schemas and generated API docs.
+  addErrorSchemas(fastify)
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
   })
@@ -142,6 +148,9 @@ export * from './lib/exceptions.js'
 export { FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './lib/errors.js'
 export type { FlaskErrorsOptions, ContextOptions } from './lib/options.js'
 export type { Representation, FormatPolicy } from './lib/negotiate.js'
+export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorSchema, problemSchema } from './lib/schemas.js'
+export { PROBLEM_CONTENT_TYPE } from './lib/problem.js'
+export type { ProblemDetails, ProblemFieldError } from './lib/problem.js'
 export { FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN } from './lib/report.js'
 export type { ErrorReport, Reporter, RequestSummary, ReportOptions } from './lib/report.js'
 export type { ErrorClass, ErrorFor, ErrorHandler, ErrorKey, StatusError, CodedError } from './types/augment.js'

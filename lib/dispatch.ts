@@ -13,6 +13,7 @@ import { choose } from './negotiate.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
 import type { ContextOptions } from './options.js'
 import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import { findHandler } from './registry.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
@@ -140,7 +141,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
     awaitResult(attempt, entry, result, status)
     return
   }
-  finish(attempt, entry, result, status)
+  finish(attempt, entry, result)
 }
 
 /**
@@ -163,7 +164,7 @@ function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike
     return attempt.current === entry
   }
   result.then(
-    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value, status) }) },
+    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value) }) },
     (failure: unknown) => {
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
       else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`) })
@@ -195,7 +196,7 @@ function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts
 }
 
 /** A handler's return value turned into a response (DESIGN §4.3). */
-function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, errorStatus: number): void {
+function finish (attempt: Attempt, entry: HandlerEntry, result: unknown): void {
   const { reply } = attempt
   // It sent the reply itself (reply.send), or started to (reply.view returns the reply and renders
   // asynchronously; if rendering fails, Fastify brings that error back to `dispatch`).
@@ -211,14 +212,21 @@ function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, errorSt
     fail(attempt, new TypeError(`error handler ${entry.label} ${response}`), `error handler ${entry.label} gave no usable response`)
     return
   }
-  // Status: the tuple's, else the one the handler set with reply.code(), else the error's own.
+  // Status: the tuple's, else the one the handler set with reply.code(), else the error's own
+  // (run() set it before calling the handler).
   const status = response.status ?? reply.statusCode
+  if (status < 200) {
+    // RFC 9110 §15.2: a 1xx status is informational, never a final response. Sent as one, the
+    // client keeps waiting for the real answer: the request would hang.
+    fail(attempt, new TypeError(`error handler ${entry.label} answered with status ${status}; a 1xx status is not a final response`), `error handler ${entry.label} gave no usable response`)
+    return
+  }
   if (response.headers !== undefined) {
     const refused = applyHeaders(reply, response.headers)
     if (refused.length > 0) attempt.request.log.warn({ headers: refused }, `error handler ${entry.label} returned invalid headers; they were dropped`)
   }
   if (response.type !== undefined && !reply.hasHeader('content-type')) reply.header('content-type', response.type)
-  deliver(attempt, status ?? errorStatus, response.body)
+  deliver(attempt, status, response.body)
 }
 
 /** A handler result as a response, or a sentence saying why it is not one. */
@@ -306,6 +314,9 @@ function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, stat
     sendDebug(attempt, error, view, representation === 'html')
   } else if (representation === 'html') {
     sendHtml(attempt, error, view)
+  } else if (resolved.options.problemDetails) {
+    reply.header('content-type', PROBLEM_CONTENT_TYPE)
+    deliver(attempt, status, problemBody(view, error, request.log))
   } else {
     reply.header('content-type', JSON_TYPE)
     deliver(attempt, status, jsonBody(view))

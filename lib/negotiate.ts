@@ -2,17 +2,16 @@
  * JSON or HTML for this request (DESIGN §5): HTML when the client prefers `text/html` over
  * `application/json` (RFC 9110 §12.5.1 q-values, ties broken by the client's own order), JSON
  * otherwise — including `*\/*`, no `Accept`, and an `Accept` we cannot satisfy: an error response
- * is never turned into a 406.
+ * is never turned into a 406. The header itself is read by lib/accept.ts (problem+json, `+json`
+ * dialects, q=0 exclusions, malformed and over-long values).
  */
-import Negotiator from 'negotiator'
+import { preferredFamily } from './accept.js'
 
 /** The two representations an error response can take. */
 export type Representation = 'json' | 'html'
 
 /** A context's policy: negotiate per request, or always one representation (an `/api` prefix). */
 export type FormatPolicy = 'negotiate' | Representation
-
-const OFFERED = ['application/json', 'text/html']
 
 /**
  * Parsing an Accept header costs a few microseconds (a third of a plain JSON response, DESIGN §10),
@@ -27,7 +26,8 @@ const cache = new Map<string, Representation>()
 /** The representation the `accept` header asks for under `policy`. */
 export function choose (accept: string | undefined, policy: FormatPolicy): Representation {
   if (policy !== 'negotiate') return policy
-  if (accept === undefined || accept === '' || accept === '*/*') return 'json'
+  // Not a string: Node joins repeated Accept headers, but an injected request may carry an array.
+  if (typeof accept !== 'string' || accept === '' || accept === '*/*') return 'json'
   const cached = cache.get(accept)
   if (cached !== undefined) return cached
   const answer = parse(accept)
@@ -39,8 +39,7 @@ export function choose (accept: string | undefined, policy: FormatPolicy): Repre
 }
 
 function parse (accept: string): Representation {
-  const preferred = new Negotiator({ headers: { accept } }).mediaType(OFFERED)
-  return preferred === 'text/html' ? 'html' : 'json'
+  return preferredFamily(accept)
 }
 
 /** How many Accept values are cached now (for tests of the bound). */

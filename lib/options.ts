@@ -25,6 +25,11 @@ export interface ContextOptions {
    * `false` for none. Default `'errors'` (optional); a folder named here must exist (lib/templates.ts).
    */
   templates: string | false
+  /**
+   * Default JSON responses as RFC 9457 problem details (`application/problem+json`: `type`, `title`,
+   * `status`, `detail`, `instance` and extension members, lib/problem.ts). Default false: Fastify's shape.
+   */
+  problemDetails: boolean
 }
 
 /** Everything `app.register(flaskErrors, options)` takes. */
@@ -45,7 +50,8 @@ export const DEFAULTS: Readonly<ContextOptions> = {
   logLevel: 'info',
   notFoundLogLevel: undefined,
   errorHandlerTimeout: 10_000,
-  templates: 'errors'
+  templates: 'errors',
+  problemDetails: false
 }
 
 const FORMATS = new Set(['negotiate', 'json', 'html'])
@@ -67,12 +73,18 @@ export function contextOptions (options: Record<string, unknown>, env: NodeJS.Pr
   if (options.notFoundLogLevel !== undefined) out.notFoundLogLevel = oneOf(options.notFoundLogLevel, LEVELS, 'notFoundLogLevel') as Level
   if (options.errorHandlerTimeout !== undefined) out.errorHandlerTimeout = timeoutOption(options.errorHandlerTimeout)
   if (options.templates !== undefined) out.templates = templatesOption(options.templates)
+  if (options.problemDetails !== undefined) out.problemDetails = booleanOption(options.problemDetails, 'problemDetails')
   return out
 }
 
 /** Options that only the app-level registration may set. */
 export function appOnlyKeys (options: Record<string, unknown>): string[] {
   return Object.keys(options).filter((key) => APP_KEYS.has(key))
+}
+
+function booleanOption (value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new FFE_INVALID_OPTION(`${name} must be true or false, got ${describe(value)}`)
+  return value
 }
 
 function oneOf (value: unknown, allowed: Set<string>, name: string): string {

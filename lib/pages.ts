@@ -17,8 +17,10 @@ export interface ErrorView {
   readonly message: string
   /** A string error code (`FST_ERR_VALIDATION`), as Fastify's own JSON has it. */
   readonly code: string | undefined
-  /** Fastify's validation details, for validation errors. */
+  /** Fastify's validation details (Ajv's error objects), for validation errors. */
   readonly validation: unknown
+  /** Which part of the request failed validation: `body`, `querystring`, `params` or `headers`. */
+  readonly validationContext: string | undefined
   /** The request id: the reference a user can quote and the log line carries. */
   readonly requestId: string
   /** The request path (without the query string). */
@@ -44,6 +46,7 @@ export function errorView (status: number, facts: ThrownFacts, error: unknown, r
     message: facts.status === status && facts.publicMessage !== undefined ? facts.publicMessage : genericText(status),
     code: facts.code,
     validation: facts.code === 'FST_ERR_VALIDATION' ? readValidation(error) : undefined,
+    validationContext: facts.code === 'FST_ERR_VALIDATION' ? readValidationContext(error) : undefined,
     requestId,
     path: query === -1 ? url : url.slice(0, query)
   }
@@ -51,14 +54,30 @@ export function errorView (status: number, facts: ThrownFacts, error: unknown, r
 
 function readValidation (error: unknown): unknown {
   try {
-    return (error as { validation?: unknown }).validation
+    const validation = (error as { validation?: unknown }).validation
+    // Details from a custom validator compiler may not be JSON (a cycle, a BigInt): the body must be.
+    JSON.stringify(validation)
+    return validation
   } catch {
-    // A throwing getter: the details are left out; the message still says what failed.
+    // A throwing getter or unserialisable details: they are left out; the message still says what failed.
     return undefined
   }
 }
 
-/** Fastify's error JSON `{ statusCode, code?, error, message }`, plus `validation` and `requestId`. */
+function readValidationContext (error: unknown): string | undefined {
+  try {
+    const context = (error as { validationContext?: unknown }).validationContext
+    return typeof context === 'string' ? context : undefined
+  } catch {
+    // A throwing getter: the context is left out, like unreadable details.
+    return undefined
+  }
+}
+
+/**
+ * Fastify's error JSON `{ statusCode, code?, error, message }`, plus `validation` and
+ * `validationContext` for validation errors, and `requestId`.
+ */
 export function jsonBody (view: ErrorView): string {
   return JSON.stringify({
     statusCode: view.status,
@@ -66,6 +85,7 @@ export function jsonBody (view: ErrorView): string {
     error: view.name,
     message: view.message,
     validation: view.validation,
+    validationContext: view.validationContext,
     requestId: view.requestId
   })
 }

@@ -1,0 +1,101 @@
+/**
+ * JSON schemas of the plugin's error bodies, shared with `fastify.addSchema` so routes can `$ref` them
+ * for their 4xx/5xx responses and `@fastify/swagger`-style generators show the error shapes:
+ *
+ *   app.get('/users/:id', { schema: { response: {
+ *     200: User,
+ *     '4xx': { $ref: 'fastify-flask-errors/problem' },
+ *     '5xx': { $ref: 'fastify-flask-errors/problem' }
+ *   } } }, handler)
+ *
+ * The ids are plain names, not `…#fragment` ones: Fastify resolves a `$ref` to a shared schema by its
+ * `$id`, and an id with a fragment is not found. Both schemas allow additional properties, so an error
+ * body never loses a member to a route's response serializer.
+ */
+import type { FastifyInstance } from 'fastify'
+
+/** `$id` of the default JSON error body (`{ statusCode, code, error, message, … }`). */
+export const ERROR_SCHEMA_ID = 'fastify-flask-errors/error'
+
+/** `$id` of the RFC 9457 problem details body (`problemDetails: true`). */
+export const PROBLEM_SCHEMA_ID = 'fastify-flask-errors/problem'
+
+/** One of Fastify's (Ajv's) validation error objects, as `validation` carries them. */
+const validationItem = {
+  type: 'object',
+  properties: {
+    instancePath: { type: 'string', description: 'JSON pointer to the failing value inside validationContext' },
+    schemaPath: { type: 'string' },
+    keyword: { type: 'string' },
+    params: { type: 'object', additionalProperties: true },
+    message: { type: 'string' }
+  },
+  additionalProperties: true
+} as const
+
+/** The members validation errors add to either body. */
+const validationMembers = {
+  validation: { type: 'array', items: validationItem, description: 'Validation errors only: Fastify\'s (Ajv\'s) error objects' },
+  validationContext: { type: 'string', description: 'Validation errors only: body, querystring, params or headers' }
+} as const
+
+/** The default JSON error body: Fastify's own shape, plus `requestId` and validation details. */
+export const errorSchema = {
+  $id: ERROR_SCHEMA_ID,
+  description: 'Error response (fastify-flask-errors): Fastify\'s error shape',
+  type: 'object',
+  required: ['statusCode', 'error', 'message'],
+  properties: {
+    statusCode: { type: 'integer', minimum: 400, maximum: 599 },
+    code: { type: 'string', description: 'Error code, e.g. FST_ERR_VALIDATION' },
+    error: { type: 'string', description: 'Reason phrase, e.g. Not Found' },
+    message: { type: 'string', description: 'What went wrong; generic text for 5xx' },
+    ...validationMembers,
+    requestId: { type: 'string', description: 'Reference of this request in the server log' }
+  },
+  additionalProperties: true
+} as const
+
+/** The RFC 9457 problem details body, with the plugin's extension members. */
+export const problemSchema = {
+  $id: PROBLEM_SCHEMA_ID,
+  description: 'Problem details (RFC 9457), application/problem+json (fastify-flask-errors)',
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'instance'],
+  properties: {
+    type: { type: 'string', format: 'uri-reference', description: 'Problem type URI; about:blank when the status says it all' },
+    title: { type: 'string', description: 'Reason phrase, or the problem type\'s title' },
+    status: { type: 'integer', minimum: 400, maximum: 599 },
+    detail: { type: 'string', description: 'What went wrong; generic text for 5xx' },
+    instance: { type: 'string', format: 'uri-reference', description: 'The request path' },
+    code: { type: 'string', description: 'Error code, e.g. FST_ERR_VALIDATION' },
+    requestId: { type: 'string', description: 'Reference of this request in the server log' },
+    errors: {
+      type: 'array',
+      description: 'Validation errors only: one entry per failure',
+      items: {
+        type: 'object',
+        required: ['pointer', 'detail'],
+        properties: {
+          pointer: { type: 'string', description: 'JSON pointer (URI fragment form) into { body, querystring, params, headers }, e.g. #/body/name' },
+          detail: { type: 'string' },
+          keyword: { type: 'string', description: 'JSON Schema keyword that failed' }
+        },
+        additionalProperties: true
+      }
+    },
+    ...validationMembers
+  },
+  additionalProperties: true
+} as const
+
+/**
+ * Adds both schemas to `fastify` (where the plugin is registered, so every child context sees them).
+ * An id the application already uses is left alone: its own schema under that id wins.
+ */
+export function addErrorSchemas (fastify: FastifyInstance): void {
+  for (const schema of [errorSchema, problemSchema]) {
+    // A copy per app: schema tools (Ajv, @fastify/swagger adding a `title`) may write to the object.
+    if (fastify.getSchema(schema.$id) === undefined) fastify.addSchema(structuredClone(schema))
+  }
+}
