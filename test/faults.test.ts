@@ -244,6 +244,22 @@ t.test('handlers that fail', async (t) => {
     t.same(errors(logs)[1].err, { thrown: '"a string"' })
   })
 
+  fault(t, 'a handler answering with a 1xx status (a tuple or reply.code) fails: a real client gets the 500 instead of waiting forever', async (t) => {
+    const { app, logs } = await build()
+    app.errorhandler(410)(() => ['informational?', 101])
+    app.errorhandler(409)((error, request, reply) => { reply.code(100); return 'continue?' })
+    app.get('/tuple', () => abort(410))
+    app.get('/code', () => abort(409))
+    const port = await listen(app)
+    t.teardown(() => app.close())
+    for (const path of ['/tuple', '/code']) {
+      const res = await within(fetch(`http://127.0.0.1:${port}${path}`, { headers: API }))
+      t.equal(res.status, 500, path)
+      t.equal((await res.json() as { message: string }).message, GENERIC_500)
+    }
+    t.match(errors(logs).map((l) => l.err?.message), [/error handler 410 answered with status 101; a 1xx status is not a final response/, /error handler 409 answered with status 100/])
+  })
+
   fault(t, 'a 410 handler and the 500 handler both fail: built-in 500, both failures logged, each handler ran once', async (t) => {
     const { app, logs } = await build()
     const calls = { 410: 0, 500: 0 }
