@@ -138,7 +138,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
     return
   }
   if (isThenable(result)) {
-    awaitResult(attempt, entry, result, status)
+    awaitResult(attempt, entry, result)
     return
   }
   finish(attempt, entry, result)
@@ -151,7 +151,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
  * request moved on (cut off, or it failed through `reply.send(err)` and the 500 handler runs) is
  * ignored: the response is no longer its to make. A late rejection is still logged.
  */
-function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike<unknown>, status: number): void {
+function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike<unknown>): void {
   const { request, reply } = attempt
   const timeout = attempt.resolved.options.errorHandlerTimeout
   const timer = setTimeout(() => {
