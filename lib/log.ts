@@ -65,8 +65,18 @@ function write (request: FastifyRequest, level: LogLevel, thrown: unknown, field
   try {
     request.log[level]({ err: loggable(thrown), ...fields }, msg)
   } catch (serializerFailure) {
-    request.log[level]({ err: plain(thrown), ...fields, logSerializerError: text(() => (serializerFailure as Error).message) }, msg)
+    request.log[level]({ err: copyForErrKey(thrown), ...fields, logSerializerError: text(() => (serializerFailure as Error).message) }, msg)
   }
+}
+
+/**
+ * The plain copy, shaped for pino's `err` key: the serializer runs on it again (its message is a
+ * string) and takes `type` from the constructor's name ("Object" for a literal), or from `name`
+ * when there is no constructor. So the copy has no prototype and carries its type as its name.
+ */
+function copyForErrKey (thrown: unknown): unknown {
+  const copy = plain(thrown) as { type?: unknown }
+  return Object.assign(Object.create(null) as object, copy, { name: copy.type })
 }
 
 /** A short, never-throwing description of any thrown value, for log lines and error messages. */
