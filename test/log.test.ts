@@ -192,9 +192,13 @@ t.test('logError', async (t) => {
     t.equal(third.lines[0].err?.stack, '(unreadable: a getter threw)')
   })
 
-  t.test('the plain copy keeps the error\'s type', { todo: 'pino re-serialises the copy under `err`, so its type reads "Object" (reported)' }, async (t) => {
+  t.test('the plain copy keeps the error\'s type (pino serialises it again under `err`)', async (t) => {
     const { lines } = await linesOf((request) => logError(request, Object.freeze(new RangeError('frozen')), 500, false, LEVELS))
     t.equal(lines[0].err?.type, 'RangeError')
+    t.equal(lines[0].err?.message, 'frozen')
+    t.match(lines[0].err?.stack, /^RangeError: frozen\n {4}at /)
+    const failure = await linesOf((request) => logFailure(request, Object.freeze(new SyntaxError('bad template')), new Error('o'), 'x'))
+    t.equal(failure.lines[0].err?.type, 'SyntaxError')
   })
 })
 
