@@ -361,6 +361,8 @@ interface ScenarioReport {
   rounds: Round[]
   /** The rounds the medians are taken over: the undisturbed ones when they are at least half. */
   used: Round[]
+  /** Too few undisturbed rounds: the medians include disturbed ones. */
+  noisy: boolean
   median: { reqPerSec: number, p99: number, serverCpu: number, loadCpu: number, cpuMicrosPerRequest: number } | undefined
 }
 
@@ -373,6 +375,8 @@ interface TargetReport {
   roundRatios: number[]
   cpuRatio: number | undefined
   holds: boolean | undefined
+  /** Either side's medians include rounds other processes disturbed. */
+  noisy: boolean
 }
 
 function fmt (value: number, digits = 0): string {
@@ -384,13 +388,13 @@ function targetReports (reports: Map<string, ScenarioReport>): TargetReport[] {
     const num = reports.get(t.numerator)
     const den = reports.get(t.denominator)
     if (num?.median === undefined || den?.median === undefined) {
-      return { ...t, ratio: undefined, roundRatios: [], cpuRatio: undefined, holds: t.min === undefined ? undefined : false }
+      return { ...t, ratio: undefined, roundRatios: [], cpuRatio: undefined, holds: t.min === undefined ? undefined : false, noisy: false }
     }
     const ratio = num.median.reqPerSec / den.median.reqPerSec
     // Paired by round (measured close in time), over rounds both sides use.
     const roundRatios = num.used.map((r) => r.reqPerSec / (den.used.find((d) => d.round === r.round)?.reqPerSec ?? NaN)).filter(Number.isFinite)
     const cpuRatio = den.median.cpuMicrosPerRequest / num.median.cpuMicrosPerRequest
-    return { ...t, ratio, roundRatios, cpuRatio, holds: t.min === undefined ? undefined : ratio >= t.min }
+    return { ...t, ratio, roundRatios, cpuRatio, holds: t.min === undefined ? undefined : ratio >= t.min, noisy: num.noisy || den.noisy }
   })
 }
 
@@ -416,13 +420,14 @@ function markdown (reports: Map<string, ScenarioReport>, checks: TargetReport[],
           ? `${check.ratio.toFixed(2)}×`
           : `${check.ratio.toFixed(2)}× (${Math.min(...check.roundRatios).toFixed(2)}–${Math.max(...check.roundRatios).toFixed(2)})`
       target = check.min === undefined ? 'info' : `≥ ${check.min.toFixed(2)}×`
-      holds = check.holds === undefined ? '' : check.holds ? '✓' : '✗'
+      holds = check.holds === undefined ? '' : `${check.holds ? '✓' : '✗'}${check.noisy ? ' (noisy)' : ''}`
     }
     lines.push(`| ${report.name} — ${report.title} | ${cells.join(' | ')} | ${ratio} | ${vs} | ${target} | ${holds} |`)
   }
   const scored = checks.filter((c) => c.min !== undefined)
   lines.push('')
-  lines.push(`Targets held: ${scored.filter((c) => c.holds === true).length} of ${scored.length}.`)
+  const noisy = scored.filter((c) => c.noisy).length
+  lines.push(`Targets held: ${scored.filter((c) => c.holds === true).length} of ${scored.length}${noisy > 0 ? ` (${noisy} of them measured on a disturbed machine: re-run when it is quiet)` : ''}.`)
   for (const c of checks) {
     if (c.ratio !== undefined && c.cpuRatio !== undefined) {
       lines.push(`- ${c.label}: ${c.ratio.toFixed(3)}× req/s; by server CPU time per request ${c.cpuRatio.toFixed(3)}×${c.min === undefined ? '' : ` (target ≥ ${c.min.toFixed(3)}×)`}`)
@@ -591,7 +596,7 @@ async function main (): Promise<void> {
   const servers = new Map<string, Server>()
   for (const scenario of selected) {
     const { method, path } = scenario.request
-    const report: ScenarioReport = { name: scenario.name, title: scenario.title, request: `${method} ${path}`, status: scenario.status, failed: undefined, rounds: [], used: [], median: undefined }
+    const report: ScenarioReport = { name: scenario.name, title: scenario.title, request: `${method} ${path}`, status: scenario.status, failed: undefined, rounds: [], used: [], noisy: false, median: undefined }
     reports.set(scenario.name, report)
     try {
       const server = await startServer(scenario, env)
@@ -663,6 +668,9 @@ async function main (): Promise<void> {
   }
   await Promise.all([...servers.values()].map(stopServer))
 
+  const disturbedNotes: string[] = []
+  const starvedNotes: string[] = []
+  const loadBoundNotes: string[] = []
   for (const report of reports.values()) {
     if (report.failed !== undefined || report.rounds.length === 0) continue
     // Other processes only ever slow a round down: when most rounds were undisturbed, the disturbed
@@ -670,6 +678,7 @@ async function main (): Promise<void> {
     const clean = report.rounds.filter((r) => r.foreignCpu <= FOREIGN_LIMIT)
     report.used = clean.length * 2 >= report.rounds.length ? clean : report.rounds
     const used = report.used
+    report.noisy = used !== clean
     report.median = {
       reqPerSec: median(used.map((r) => r.reqPerSec)),
       p99: median(used.map((r) => r.p99)),
@@ -678,16 +687,16 @@ async function main (): Promise<void> {
       cpuMicrosPerRequest: median(used.map((r) => r.cpuMicrosPerRequest))
     }
     const disturbed = report.rounds.length - clean.length
-    if (disturbed > 0) {
-      notes.push(`${report.name}: ${disturbed} of ${report.rounds.length} rounds stayed disturbed by other processes after retries; ${used === clean ? 'medians over the other ' + String(clean.length) : 'too few clean rounds, medians over all (numbers are noisy)'}.`)
-    }
+    if (disturbed > 0) disturbedNotes.push(`${report.name} ${disturbed}/${report.rounds.length}${used === clean ? '' : ' (all kept: noisy)'}`)
     if (pinned && report.median.serverCpu < 0.9) {
-      notes.push(report.median.loadCpu >= 0.9
-        ? `${report.name}: the server used only ${fmt(report.median.serverCpu * 100)} % of its core while autocannon used ${fmt(report.median.loadCpu * 100)} % of its own: the load generator is the bottleneck; compare µs CPU/request.`
-        : `${report.name}: the server used only ${fmt(report.median.serverCpu * 100)} % of its core (autocannon ${fmt(report.median.loadCpu * 100)} %): other processes took CPU time; compare µs CPU/request.`)
+      const entry = `${report.name} ${fmt(report.median.serverCpu * 100)} % (autocannon ${fmt(report.median.loadCpu * 100)} %)`
+      if (report.median.loadCpu >= 0.9) loadBoundNotes.push(entry)
+      else starvedNotes.push(entry)
     }
   }
-
+  if (disturbedNotes.length > 0) notes.push(`rounds disturbed by other processes (> ${FOREIGN_LIMIT * 100} % of a core) even after a retry, left out of the medians where most rounds were clean: ${disturbedNotes.join(', ')}.`)
+  if (starvedNotes.length > 0) notes.push(`servers below 90 % of their core while autocannon was not saturated either — other processes took the CPU, so req/s understates them; compare µs CPU/request: ${starvedNotes.join(', ')}.`)
+  if (loadBoundNotes.length > 0) notes.push(`servers below 90 % of their core with autocannon saturated — the load generator is the bottleneck, so their req/s is a lower bound: ${loadBoundNotes.join(', ')}.`)
   if (noiseSpent > 0) notes.push(`spent ${fmt(noiseSpent)} s waiting for other processes to leave the CPUs alone and re-measuring disturbed rounds (budget ${settings.noiseBudget} s).`)
   const checks = targetReports(reports)
   const table = markdown(reports, checks, header, notes)
