@@ -393,6 +393,9 @@ function writeRaw500 (reply: FastifyReply): void {
   // The same JSON shape and generic text as every other 500, so clients see one kind of answer.
   const body = JSON.stringify({ statusCode: 500, error: reasonPhrase(500), message: genericText(500), requestId: reply.request.id })
   reply.hijack()
+  // A failed attempt may have left headers on the raw response (Fastify's writeHead stores them
+  // before Node rejects them, e.g. a `Trailer` an onSend hook set): the last resort sends only its own.
+  for (const name of reply.raw.getHeaderNames()) reply.raw.removeHeader(name)
   reply.raw.writeHead(500, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) })
   reply.raw.end(body)
 }

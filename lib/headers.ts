@@ -20,6 +20,15 @@ export function headerValue (value: unknown): string | string[] | undefined {
   return undefined
 }
 
+/**
+ * Fields that frame the message (RFC 9112 §6): the server sets them from the body it actually
+ * sends. Copied from an error or a handler's tuple they break the response — a `Content-Length`
+ * that does not match a stream leaves the client waiting, `Transfer-Encoding` next to Fastify's
+ * `Content-Length` is rejected by clients, and a `Trailer` without chunked encoding makes Node throw
+ * mid-send — so they are refused like invalid ones.
+ */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'trailer'])
+
 /** True when `name` can be a header name. */
 export function isHeaderName (name: string): boolean {
   return TOKEN.test(name)
@@ -29,7 +38,8 @@ export function isHeaderName (name: string): boolean {
 export const UNREADABLE = '(unreadable headers object)'
 
 /**
- * Sets every valid header of `headers` on `reply` and returns the names that were refused.
+ * Sets every valid header of `headers` on `reply` and returns the names that were refused (invalid
+ * names or values, and the framing fields).
  * Reading is guarded: a getter that throws counts as an invalid value, and an object whose keys
  * cannot be listed is refused whole (reported as {@link UNREADABLE}).
  */
@@ -45,7 +55,7 @@ export function applyHeaders (reply: FastifyReply, headers: Record<string, unkno
   for (const name of names) {
     let value: string | string[] | undefined
     try {
-      value = isHeaderName(name) ? headerValue(headers[name]) : undefined
+      value = isHeaderName(name) && !FRAMING.has(name.toLowerCase()) ? headerValue(headers[name]) : undefined
     } catch {
       // The header's getter threw: it is refused like any other invalid value (reported below).
       value = undefined
