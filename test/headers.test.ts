@@ -95,6 +95,16 @@ t.test('applyHeaders on a real reply', async (t) => {
     }
   })
 
+  t.test('framing fields are refused whatever their case: the server sets them from the real body', async (t) => {
+    const app = await appApplying(() => ({ 'Content-Length': '9999', 'transfer-encoding': 'chunked', TRAILER: 'X-Checksum', 'X-Kept': 'yes' }))
+    const response = await app.inject('/apply')
+    t.same(response.json(), { refused: ['Content-Length', 'transfer-encoding', 'TRAILER'] })
+    t.equal(response.headers['content-length'], String(Buffer.byteLength(response.body)), 'Content-Length matches what was sent')
+    t.notOk('transfer-encoding' in response.headers)
+    t.notOk('trailer' in response.headers)
+    t.equal(response.headers['x-kept'], 'yes')
+  })
+
   t.test('a null-prototype object works', async (t) => {
     const app = await appApplying(() => Object.assign(Object.create(null) as Record<string, unknown>, { 'X-Bare': 'yes' }))
     const response = await app.inject('/apply')
