@@ -462,3 +462,45 @@ t.test('the constant is the header sent', async (t) => {
   app.get('/x', () => abort(400))
   t.equal((await app.inject('/x')).headers['content-type'], PROBLEM_CONTENT_TYPE)
 })
+
+t.test('examples/api.ts answers as the README shows', async (t) => {
+  const { buildApi } = await import('../examples/api.js')
+  const app = await buildApi({ logger: false })
+  t.teardown(() => app.close())
+  const json = { 'content-type': 'application/json' }
+  type Request = string | { method?: 'GET' | 'POST' | 'DELETE', url: string, payload?: string, headers?: Record<string, string> }
+  const cases: ReadonlyArray<readonly [Request, number, Record<string, unknown>]> = [
+    ['/api/v1/users/9', 404, { type: BLANK_TYPE, title: 'Not Found', status: 404, detail: 'There is no user 9.', instance: '/api/v1/users/9' }],
+    ['/api/v1/users/abc', 400, { title: 'Bad Request', detail: 'params/id must be integer', errors: [{ pointer: '#/params/id', detail: 'must be integer', keyword: 'type' }], validationContext: 'params' }],
+    [{ method: 'POST', url: '/api/v1/users', payload: '{"nam":"x"}', headers: json }, 400, { errors: [{ pointer: '#/body/name', detail: 'must have required property \'name\'', keyword: 'required' }] }],
+    [{ method: 'POST', url: '/api/v1/users', payload: '{"name":"alice"}', headers: json }, 409, { type: 'https://example.com/problems/name-taken', detail: 'The name alice is taken.', existing: '/api/v1/users/1' }],
+    [{ method: 'POST', url: '/api/v1/users/1/orders', payload: '{"price":50}', headers: json }, 403, { type: 'https://example.com/probs/out-of-credit', title: 'You do not have enough credit.', detail: 'Your current balance is 30, but that costs 50.', balance: 30, accounts: ['/api/v1/users/1'] }],
+    ['/api/v1/search', 400, { type: 'https://example.com/problems/invalid-api-usage', detail: 'Say what to search for.', parameter: 'q', example: '/api/v1/search?q=alice' }],
+    [{ method: 'DELETE', url: '/api/v1/search' }, 405, { title: 'Method Not Allowed' }],
+    [{ url: '/api/v1/nowhere', headers: BROWSER }, 404, { detail: NotFound.description, instance: '/api/v1/nowhere' }],
+    ['/api/v1/reports/today', 500, { detail: InternalServerError.description }],
+    [{ method: 'POST', url: '/api/v1/users', payload: '{"name":', headers: json }, 400, { code: 'FST_ERR_CTP_INVALID_JSON_BODY' }],
+    [{ method: 'POST', url: '/api/v1/users', payload: 'name', headers: { 'content-type': 'text/csv' } }, 415, { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }],
+    [{ method: 'POST', url: '/api/v1/users', payload: JSON.stringify({ name: 'a'.repeat(2000) }), headers: json }, 413, { code: 'FST_ERR_CTP_BODY_TOO_LARGE' }]
+  ]
+  for (const [request, status, members] of cases) {
+    const res = await app.inject(request)
+    const label = typeof request === 'string' ? request : `${request.method ?? 'GET'} ${request.url}`
+    t.equal(res.statusCode, status, label)
+    t.match(res.headers['content-type'], PROBLEM, label)
+    t.match(res.json(), { status, ...members }, label)
+    t.notMatch(res.body, /reports\.internal/, `${label}: no internals`)
+  }
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/v1/search' })).headers.allow, 'GET, HEAD')
+  const ok = await app.inject({ method: 'POST', url: '/api/v1/users', payload: '{"name":"carol"}', headers: json })
+  t.equal(ok.statusCode, 201)
+  t.same(ok.json(), { id: 3, name: 'carol', credit: 0 })
+  t.same((await app.inject('/api/v1/search?q=ali')).json(), [{ id: 1, name: 'alice', credit: 30 }])
+  const bought = await app.inject({ method: 'POST', url: '/api/v1/users/2/orders', payload: '{"price":50}', headers: json })
+  t.same(bought.json(), { ok: true, credit: 450 })
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/users/9/orders', payload: '{"price":50}', headers: json })).statusCode, 404)
+  t.equal((await app.inject('/api/v1/users/2')).json().name, 'bob')
+  const site = await app.inject({ url: '/nowhere', headers: BROWSER })
+  t.match(site.headers['content-type'], /^text\/html/, 'the site outside /api/v1 still negotiates')
+  t.match((await app.inject('/')).body, /Example API/)
+})
