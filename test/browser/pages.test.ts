@@ -14,50 +14,68 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { AddressInfo } from 'node:net'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import { chromium } from 'playwright-core'
 import type { BrowserContext, Page } from 'playwright-core'
-import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../examples/app.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const OUTPUT = join(ROOT, 'test-output')
 
 if (!existsSync(CHROMIUM)) {
   throw new Error(`${CHROMIUM} is missing: run scripts/ensure-browser.sh (npm test does it first, as root)`)
 }
 
-/** Starts the example app on an ephemeral loopback port; debug mode through its environment switch. */
-async function start (debug: boolean): Promise<{ app: FastifyInstance, base: string }> {
-  const saved = process.env.FLASK_ERRORS_DEBUG
-  process.env.FLASK_ERRORS_DEBUG = debug ? '1' : '0'
-  try {
-    const app = await buildApp({ logger: false })
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const { port } = app.server.address() as AddressInfo
-    return { app, base: `http://127.0.0.1:${port}` }
-  } finally {
-    if (saved === undefined) delete process.env.FLASK_ERRORS_DEBUG
-    else process.env.FLASK_ERRORS_DEBUG = saved
-  }
+/**
+ * Starts the example app as `npm run example` does (its own process, through tsx), on an ephemeral
+ * loopback port, and reads the address from its "Server listening" log line. Debug mode through the
+ * example's environment switch.
+ */
+async function start (debug: boolean): Promise<{ child: ChildProcess, base: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/app.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', FLASK_ERRORS_DEBUG: debug ? '1' : '0', NODE_ENV: 'development' },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error('the example app did not start listening within 20 s')) }, 20_000)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the example app exited with ${String(code)} before listening`)) })
+    lines.on('line', (line) => {
+      const address = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1]
+      if (address !== undefined) {
+        clearTimeout(timer)
+        resolve(address)
+      }
+    })
+  })
+  return { child, base }
+}
+
+async function stop (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  await exited
 }
 
 mkdirSync(OUTPUT, { recursive: true })
 const site = await start(false)
+t.teardown(() => stop(site.child))
 const debugSite = await start(true)
+t.teardown(() => stop(debugSite.child))
 const profile = mkdtempSync(join(tmpdir(), 'ffe-chromium-'))
+t.teardown(() => { rmSync(profile, { recursive: true, force: true }) })
 const browser: BrowserContext = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   viewport: { width: 1000, height: 700 }
 })
-t.teardown(async () => {
-  await browser.close()
-  await site.app.close()
-  await debugSite.app.close()
-  rmSync(profile, { recursive: true, force: true })
-})
+t.teardown(() => browser.close())
 
 /** A fresh tab that records console errors (a CSP violation is reported there). */
 async function tab (t: Test): Promise<{ page: Page, consoleErrors: string[] }> {
