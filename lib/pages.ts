@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
-import { statusClasses } from './exceptions.js'
+import { HTTPException, statusClasses } from './exceptions.js'
 import type { ThrownFacts } from './thrown.js'
 
 /** What a default response says about one error. */
@@ -40,16 +40,25 @@ export function reasonPhrase (status: number): string {
 /** Builds the view of an error for the default response. */
 export function errorView (status: number, facts: ThrownFacts, error: unknown, requestId: string, url: string): ErrorView {
   const query = url.indexOf('?')
+  // An application's own class (static code 599, static reason) speaks for its status: its reason
+  // phrase and its class description (written by the app, so safe to show even for a 5xx).
+  const ours = error instanceof HTTPException && error.code === status ? error : undefined
   return {
     status,
-    name: reasonPhrase(status),
-    message: facts.status === status && facts.publicMessage !== undefined ? facts.publicMessage : genericText(status),
+    name: ours !== undefined && typeof ours.name === 'string' ? ours.name : reasonPhrase(status),
+    message: facts.status === status && facts.publicMessage !== undefined ? facts.publicMessage : (ours === undefined ? genericText(status) : classDescription(ours)),
     code: facts.code,
     validation: facts.code === 'FST_ERR_VALIDATION' ? readValidation(error) : undefined,
     validationContext: facts.code === 'FST_ERR_VALIDATION' ? readValidationContext(error) : undefined,
     requestId,
     path: query === -1 ? url : url.slice(0, query)
   }
+}
+
+/** The description a class declares: shown for a 5xx whose instance text is hidden. */
+function classDescription (error: HTTPException): string {
+  const declared = (error.constructor as typeof HTTPException).description
+  return typeof declared === 'string' ? declared : genericText(error.code)
 }
 
 function readValidation (error: unknown): unknown {

@@ -392,3 +392,18 @@ t.test('an error after the headers were sent ends the connection and is logged',
   const line = logs.find((l) => l.level === LEVEL.error && /after the response headers were sent/.test(l.msg))
   t.equal(line?.err?.message, 'late failure')
 })
+
+t.test("an application's own status class speaks for itself in the default response", async (t) => {
+  class SiteFrozen extends HTTPException {
+    static override code = 599
+    static override reason = 'Site Frozen'
+    static override description = 'The site is frozen for the migration.'
+  }
+  const { app } = await build()
+  app.get('/', () => { throw new SiteFrozen() })
+  app.get('/renamed', () => { throw Object.assign(new SiteFrozen(), { name: 42 }) })
+  const res = await app.inject({ url: '/', headers: API })
+  t.equal(res.statusCode, 599)
+  t.same(res.json(), { statusCode: 599, error: 'Site Frozen', message: 'The site is frozen for the migration.', requestId: res.json().requestId })
+  t.equal((await app.inject({ url: '/renamed', headers: API })).json().error, 'Server Error', 'a name that is not a string is not shown')
+})
