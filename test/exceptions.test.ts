@@ -342,3 +342,7 @@ t.test('isStatusClass', async (t) => {
     t.notOk(isStatusClass(value), String((value as { name?: unknown } | null)?.name ?? value))
   }
 })
+
+t.test('abort with a string status says to pass the number', async (t) => {
+  t.throws(() => abort('404' as unknown as number), { name: 'TypeError', message: /status "404" \(a string: pass the number\)/ })
+})
