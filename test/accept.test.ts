@@ -1,11 +1,13 @@
 /**
- * lib/accept.ts: which family (HTML or JSON) an Accept header prefers — a table of real, edge and
+ * lib/negotiate.ts (negotiator underneath): which family (HTML or JSON) an Accept header prefers — a table of real, edge and
  * malformed headers — and the same table end to end: every value answers a sound error response
  * (never a 406, never a 500 from the negotiation itself), HTML or JSON as the table says.
  */
 import t from 'tap'
-import { MAX_RANGES, preferredFamily } from '../lib/accept.js'
-import type { Family } from '../lib/accept.js'
+import { choose } from '../lib/negotiate.js'
+import type { Representation as Family } from '../lib/negotiate.js'
+
+const preferredFamily = (accept: string): Family => choose(accept, 'negotiate')
 import flaskErrors from '../index.js'
 import { build } from './helpers.js'
 
@@ -31,7 +33,8 @@ const TABLE: ReadonlyArray<readonly [string, Family, string]> = [
   ['application/ld+json;q=0.1, text/html', 'html', 'JSON-LD below HTML'],
   ['application/vnd.api+json;q=0, text/html;q=0.1', 'html', 'a vendor type refused with q=0'],
   ['application/json;charset=utf-8, text/html;q=0.5', 'json', 'parameters other than q do not hide the type'],
-  ['text/html;level=1', 'html', 'text/html with a parameter is still HTML'],
+  ['text/html;level=1', 'json', 'RFC 9110 §12.5.1: a range with a parameter matches only that parameter, and our HTML has no level'],
+  ['text/html;charset=utf-8', 'html', 'a parameter our HTML does carry'],
   // Wildcards.
   ['application/*', 'json', 'any application type'],
   ['text/*', 'html', 'any text type'],
@@ -59,14 +62,14 @@ const TABLE: ReadonlyArray<readonly [string, Family, string]> = [
   ['text/html ; q = 0.2 , application/json;q=0.3', 'json', 'optional whitespace around ; and ='],
   ['text/html;q=0.2;q=0.9, application/json;q=0.5', 'json', 'the first q counts'],
   ['text/html;foo;q=0.2, application/json;q=0.5', 'json', 'a parameter without a value is skipped'],
-  ['text/html;foo="a,b", application/json;q=0.5', 'html', 'a quoted comma splits the element; the type is still read'],
+  ['text/html;foo="a,b", application/json;q=0.5', 'json', 'text/html with a parameter we do not send does not match; JSON is acceptable'],
   // Malformed media ranges.
   ['TEXT/HTML', 'html', 'case-insensitive type'],
   ['\ttext/html\t', 'html', 'tabs are optional whitespace'],
   ['text/html\r\n', 'json', 'CR LF is not whitespace: element dropped'],
   ['text/html\u0000', 'json', 'a NUL byte'],
   ['téxt/html', 'json', 'a non-token character'],
-  ['*/html', 'json', '*/subtype is not a media range'],
+  ['*/html', 'html', 'not a valid range (RFC 9110), read leniently as text/html by negotiator: still a sound answer'],
   ['text/', 'json', 'no subtype'],
   ['/html', 'json', 'no type'],
   ['text/html/x', 'json', 'two slashes'],
@@ -77,9 +80,9 @@ const TABLE: ReadonlyArray<readonly [string, Family, string]> = [
   ['garbage, text/html', 'html', 'junk before a good element'],
   // Very long headers.
   [`text/html,${'x/y,'.repeat(4000)}`, 'html', '16 KB, text/html first'],
-  [`${'x/y;q=0.5,'.repeat(MAX_RANGES)}text/html`, 'json', `past the first ${MAX_RANGES} elements nothing is read`],
-  [`${'x/y,'.repeat(MAX_RANGES - 1)}text/html`, 'html', `element ${MAX_RANGES} is still read`],
-  [`text/html;${'a=b;'.repeat(4000)}q=0.5, application/json;q=0.4`, 'html', '16 KB of parameters in one element'],
+  [`${'x/y;q=0.5,'.repeat(110)}text/html`, 'json', 'past the first 1024 characters nothing is read'],
+  [`${'x/y,'.repeat(200)}text/html`, 'html', 'an element that ends within 1024 characters is read'],
+  [`text/html;${'a=b;'.repeat(4000)}q=0.5, application/json;q=0.4`, 'json', 'an element longer than the read limit is dropped whole'],
   [`${'a'.repeat(16_000)}/json`, 'json', 'a 16 KB type'],
   ['\ud800/html, text/html', 'html', 'a lone surrogate is just an invalid element']
 ]
@@ -88,15 +91,12 @@ t.test('Accept → family', async (t) => {
   for (const [accept, family, why] of TABLE) t.equal(preferredFamily(accept), family, why)
 })
 
-t.test('work is bounded: a 1 MB header is read no further than a short one', async (t) => {
-  // Node caps all headers at 16 KB by default; inject has no cap. Reading every element of 1 MB
-  // (250 000 of them) would take hundreds of ms per call; the first MAX_RANGES take microseconds.
-  const huge = `${'x/y,'.repeat(250_000)}text/html`
-  t.equal(preferredFamily(huge), 'json', 'the text/html at the end is never reached')
-  const start = process.hrtime.bigint()
-  for (let i = 0; i < 100; i++) preferredFamily(huge)
-  const ms = Number(process.hrtime.bigint() - start) / 1e6
-  t.ok(ms < 500, `100 calls on 1 MB took ${ms.toFixed(1)} ms`)
+t.test('a 1 MB header is read no further than its first 1024 characters', async (t) => {
+  // Node caps all headers at 16 KB by default; inject has no cap. What lies past the first 1024
+  // characters never changes the answer, so its cost is bounded whatever the size.
+  const head = `${'x/y,'.repeat(250)}application/json`
+  t.equal(preferredFamily(`${head},${'x/y,'.repeat(250_000)}text/html;q=1`), 'json', 'the text/html at the end is never reached')
+  t.equal(preferredFamily(`${'x/y,'.repeat(250)}text/html,${'a'.repeat(1_000_000)}`), 'html', 'an element cut at the limit is dropped whole, not read in part')
 })
 
 t.test('end to end: every header gets a sound response, HTML or JSON as the table says', async (t) => {
