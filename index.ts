@@ -122,7 +122,8 @@ function register (instance: FastifyInstance, key: ReturnType<typeof normalizeKe
 
 /**
  * Routes Fastify's framework errors (malformed URLs → 400, over-long parameters → 414), which never
- * reach an error handler, into the plugin's handlers. Pass it as the factory option.
+ * reach an error handler, into the plugin's handlers, as the context owning the URL's prefix would
+ * answer them (an `/api` that always answers JSON does so here too). Pass it as the factory option.
  * @example
  * const app = Fastify({ frameworkErrors })
  */
@@ -133,7 +134,8 @@ export function frameworkErrors (error: Error, request: FastifyRequest, reply: F
     reply.send(error)
     return
   }
-  dispatch(state.dispatcher, request.server, error, request, reply)
+  // No route matched yet: the context that owns the URL's prefix answers, with its options.
+  dispatch(state.dispatcher, state.owners.ownerOf(request.url) ?? request.server, error, request, reply)
 }
 
 /**

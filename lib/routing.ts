@@ -79,6 +79,19 @@ export class PrefixOwners {
     this.install(instance, handler)
   }
 
+  /**
+   * The context that owns routing errors for `url`: the one with the longest claimed prefix the path
+   * lies under. For errors Fastify raises before routing (a malformed URL), which have no context.
+   */
+  ownerOf (url: string): FastifyInstance | undefined {
+    let best: FastifyInstance | undefined
+    for (const [prefix, owner] of this.#owners) {
+      const under = prefix === '' || url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`)
+      if (under && (best === undefined || prefix.length > best.prefix.length)) best = owner
+    }
+    return best
+  }
+
   /** Sets the not-found handler of `instance` and records it as the owner of its prefix. */
   install (instance: FastifyInstance, handler: NotFoundHandler): void {
     try {

@@ -119,6 +119,18 @@ t.test('frameworkErrors routes malformed URLs into the handlers', async (t) => {
   t.equal(res.statusCode, 400)
   t.equal(res.body, 'bad url: FST_ERR_BAD_URL')
 
+  const { app: site } = await build({}, { frameworkErrors })
+  site.get('/:param', async () => 'ok')
+  await site.register(async (api) => {
+    await api.register(flaskErrors, { format: 'json' })
+    api.get('/:param', async () => 'ok')
+  }, { prefix: '/api' })
+  const underApi = await site.inject({ url: '/api/%c0', headers: BROWSER })
+  t.equal(underApi.statusCode, 400)
+  t.match(underApi.headers['content-type'], /application\/json/, 'the /api prefix answers its malformed URLs in its own format')
+  const lookalike = await site.inject({ url: '/apix/%c0', headers: BROWSER })
+  t.match(lookalike.headers['content-type'], /text\/html/, '/apix is not under /api: the site negotiates')
+
   const bare = Fastify({ frameworkErrors })
   bare.get('/:param', async () => 'ok')
   const plain = await bare.inject('/%c0')
