@@ -46,6 +46,8 @@ function page (title: string, body: string): string {
 /** Builds the example app (used by `npm run example` and by the tests). */
 export async function buildApp (options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: true, frameworkErrors, ...options })
+  // The preview of every error page, for designers; never on a production server (the plugin refuses it).
+  const preview = process.env.NODE_ENV === 'production' ? false : '/_errors'
   // Error pages are templates: views/errors/404.ejs, 4xx.ejs, 500.ejs, wrapped in views/layout.ejs.
   // production: true makes @fastify/view cache compiled pages and the layout; ejs's own cache: true
   // is what caches include()d partials (views/partials/nav.ejs) — without it every error page
@@ -59,7 +61,7 @@ export async function buildApp (options: FastifyServerOptions = {}): Promise<Fas
   })
   await app.register(flaskErrors, {
     debug: process.env.FLASK_ERRORS_DEBUG === '1',
-    preview: process.env.NODE_ENV === 'production' ? false : '/_errors'
+    preview
   })
   // The API error class answers JSON wherever it is thrown.
   app.errorhandler(InvalidAPIUsage)((error) => [error.toDict(), error.statusCode])
@@ -85,7 +87,7 @@ export async function buildApp (options: FastifyServerOptions = {}): Promise<Fas
     // built-in page there, not the site's templates.
     await blog.register(flaskErrors, {
       templates: 'blog/errors',
-      preview: process.env.NODE_ENV === 'production' ? false : '/_errors'
+      preview
     })
     // A 404 handler makes the blog own its unknown URLs (/blog/anything); returning the exception
     // renders its default response — the blog's 404 template (Flask's pass-through).
@@ -114,7 +116,7 @@ export async function buildApp (options: FastifyServerOptions = {}): Promise<Fas
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { PORT = '3000', HOST = '127.0.0.1' } = process.env
   const app = await buildApp()
-  const port = Number(process.env.PORT ?? 3000)
-  await app.listen({ port, host: process.env.HOST ?? '127.0.0.1' })
+  await app.listen({ port: Number(PORT), host: HOST })
 }

@@ -16,6 +16,7 @@ import flaskErrors, { FFE_INVALID_OPTION, FFE_TEMPLATES_NOT_FOUND, NotFound, abo
 import type { FlaskErrorsOptions } from '../index.js'
 import { templateFor, templateRender } from '../lib/templates.js'
 import { previewOption } from '../lib/options.js'
+import { buildApp } from '../examples/app.js'
 import { build, API, BROWSER, LEVEL } from './helpers.js'
 import type { LogLine } from './helpers.js'
 
@@ -420,4 +421,25 @@ t.test('preview is validated and refused in production', async (t) => {
   t.teardown(() => { process.env.NODE_ENV = saved })
   const app = Fastify()
   await t.rejects(ready(app.register(flaskErrors, { preview: '/_errors' })), { message: /refused with NODE_ENV=production/ })
+})
+
+t.test('the example app: templates for the site and the blog; no preview in production', async (t) => {
+  const saved = process.env.NODE_ENV
+  t.teardown(() => { process.env.NODE_ENV = saved })
+  process.env.NODE_ENV = 'development'
+  const dev = await buildApp({ logger: false })
+  t.teardown(() => dev.close())
+  t.match((await html(dev, '/_errors/410')).body, /<h1>Gone<\/h1>/, 'errors/4xx.ejs through the preview')
+  t.match((await html(dev, '/blog/_errors/404')).body, /<h1>No such post<\/h1>/)
+  t.match((await html(dev, '/nowhere')).body, /<title>404 Not Found · fastify-flask-errors example<\/title>[\s\S]*<h1>Page not found<\/h1>/, 'the layout wraps the page')
+  t.match((await html(dev, '/crash')).body, /<h1>Something broke<\/h1>/)
+  t.match((await html(dev, '/blog/crash')).body, /<h1>The blog is having trouble<\/h1>/)
+  process.env.NODE_ENV = 'production'
+  const prod = await buildApp({ logger: false })
+  t.teardown(() => prod.close())
+  for (const url of ['/_errors/410', '/blog/_errors/404']) {
+    const res = await html(prod, url)
+    t.equal(res.status, 404, `${url} does not exist in production`)
+    t.notMatch(res.body, /Gone/)
+  }
 })

@@ -30,12 +30,14 @@ if (!existsSync(CHROMIUM)) {
 }
 
 /**
- * Starts the example app as `npm run example` does (its own process, through tsx), on an ephemeral
- * loopback port, and reads the address from its "Server listening" log line. Debug mode through the
- * example's environment switch.
+ * Starts the example app as `npm run example` does — its own process, run as the main module — on an
+ * ephemeral loopback port, and reads the address from its "Server listening" log line. Debug mode
+ * through the example's environment switch. The child gets this process's own loader flags (tap's
+ * TypeScript loader, or tsx's when run with tsx): the same transpilation, so the coverage it reports
+ * lines up with the rest of the run's.
  */
 async function start (debug: boolean): Promise<{ child: ChildProcess, base: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/app.ts'], {
+  const child = spawn(process.execPath, [...process.execArgv, 'examples/app.ts'], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', FLASK_ERRORS_DEBUG: debug ? '1' : '0', NODE_ENV: 'development' },
     stdio: ['ignore', 'pipe', 'inherit']
