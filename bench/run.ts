@@ -12,6 +12,7 @@
  *
  * Flags: --rounds 5 --duration 5 --warmup 2 --connections 10 --pipelining 1
  *        --retries 1 --max-wait 15 --noise-budget 180   (shared machines: see waitForQuiet)
+ *        --nice N   (root: raise the bench's CPU priority by N over other jobs on a shared machine)
  *        --only name,name   --skip name,name   --list
  *        --profile name[,name]  (run those scenarios once under `node --cpu-prof` and print the
  *                                functions that take the server's time, instead of the table)
@@ -19,7 +20,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus, totalmem } from 'node:os'
+import { cpus, setPriority, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -65,6 +66,7 @@ const { values: flags } = parseArgs({
     retries: { type: 'string', default: '1' },
     'max-wait': { type: 'string', default: '15' },
     'noise-budget': { type: 'string', default: '180' },
+    nice: { type: 'string', default: '0' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'string' },
@@ -92,6 +94,8 @@ interface Settings {
   maxWait: number
   /** Seconds of such waiting and of re-measuring disturbed rounds allowed over the whole run. */
   noiseBudget: number
+  /** Raise the servers' and this process's priority by this much (`nice -n -N`; needs root). */
+  nice: number
 }
 
 const settings: Settings = {
@@ -102,8 +106,10 @@ const settings: Settings = {
   pipelining: positive('pipelining', flags.pipelining, true),
   retries: Number(flags.retries),
   maxWait: Number(flags['max-wait']),
-  noiseBudget: Number(flags['noise-budget'])
+  noiseBudget: Number(flags['noise-budget']),
+  nice: Number(flags.nice)
 }
+if (!Number.isInteger(settings.nice) || settings.nice < 0 || settings.nice > 20) throw new Error(`--nice must be 0…20 (how much to raise the bench's priority), got "${flags.nice ?? ''}"`)
 for (const key of ['max-wait', 'noise-budget'] as const) {
   const value = Number(flags[key])
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} must be a number of seconds ≥ 0, got "${flags[key] ?? ''}"`)
@@ -188,6 +194,21 @@ function cpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks
 }
 
+/**
+ * Gives the bench CPU priority over other jobs (root only). With autogroup scheduling (the Linux
+ * default) `nice` only ranks processes within one session, so the session's autogroup is niced too,
+ * and put back when this process exits. The servers also start under `nice`; autocannon runs on
+ * this process's main thread.
+ */
+function raisePriority (by: number): void {
+  setPriority(process.pid, -by)
+  const file = '/proc/self/autogroup'
+  if (!existsSync(file)) return
+  const before = /nice (-?\d+)/.exec(readFileSync(file, 'utf8'))?.[1]
+  writeFileSync(file, String(-by))
+  if (before !== undefined) process.on('exit', () => { writeFileSync(file, before) })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Server processes
 
@@ -216,10 +237,12 @@ const FOREIGN_LIMIT = 0.1
 
 /** Starts one scenario's server; resolves once it prints its port. */
 function startServer (scenario: Scenario, env: Record<string, string>, nodeFlags: string[] = []): Promise<Server> {
-  const nodeArgs = [...nodeFlags, '--import', 'tsx', SERVER, scenario.name]
-  const child = pinned
-    ? spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const command = [
+    ...(settings.nice > 0 ? ['nice', '-n', String(-settings.nice)] : []),
+    ...(pinned ? ['taskset', '-c', '0'] : []),
+    process.execPath, ...nodeFlags, '--import', 'tsx', SERVER, scenario.name
+  ]
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let out = ''
   let err = ''
@@ -557,6 +580,10 @@ async function main (): Promise<void> {
   if (selected.length === 0) throw new Error('no scenario selected')
 
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+  if (settings.nice > 0) {
+    raisePriority(settings.nice)
+    notes.push(`run with --nice ${settings.nice}: servers and autocannon had CPU priority over other processes.`)
+  }
   else notes.push(`not pinned (taskset ${hasTaskset ? 'present' : 'missing'}, ${cores} cores): server and load generator share CPUs.`)
 
   // The constant-HTML reference replays the plugin's own page, asked for once.
@@ -583,7 +610,7 @@ async function main (): Promise<void> {
   const header = [
     `# fastify-flask-errors benchmark — ${date.toISOString()}`,
     '',
-    `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, nproc ${cores}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM; ${pinned ? 'server pinned to CPU 0, autocannon to CPU 1' : 'not pinned'}`,
+    `- machine: ${cpus()[0]?.model ?? 'unknown CPU'}, nproc ${cores}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM; ${pinned ? 'server pinned to CPU 0, autocannon to CPU 1' : 'not pinned'}${settings.nice > 0 ? `; priority raised by nice ${settings.nice}` : ''}`,
     `- node ${process.version}, fastify ${versionOf('fastify')}, @fastify/view ${versionOf('@fastify/view')}, ejs ${versionOf('ejs')}, @fastify/sensible ${versionOf('@fastify/sensible')}, autocannon ${versionOf('autocannon')}`,
     `- plugin commit: ${gitCommit()}; NODE_ENV=production in the servers; logger off`,
     `- ${settings.rounds} rounds × ${settings.duration} s per scenario after a ${settings.warmup} s warm-up; ${settings.connections} connections, pipelining ${settings.pipelining}; medians over the rounds not disturbed by other processes (column "rounds"); ratio = req/s ÷ the reference's req/s`
