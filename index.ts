@@ -135,7 +135,7 @@ export function frameworkErrors (error: Error, request: FastifyRequest, reply: F
     return
   }
   // No route matched yet: the context that owns the URL's prefix answers, with its options.
-  dispatch(state.dispatcher, state.owners.ownerOf(request.url) ?? request.server, error, request, reply)
+  dispatch(state.dispatcher, state.owners.ownerOf(request.url, request.server), error, request, reply)
 }
 
 /**

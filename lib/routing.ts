@@ -81,15 +81,16 @@ export class PrefixOwners {
 
   /**
    * The context that owns routing errors for `url`: the one with the longest claimed prefix the path
-   * lies under. For errors Fastify raises before routing (a malformed URL), which have no context.
+   * lies under, else `fallback`. For errors Fastify raises before routing (a malformed URL), which
+   * have no context of their own.
    */
-  ownerOf (url: string): FastifyInstance | undefined {
+  ownerOf (url: string, fallback: FastifyInstance): FastifyInstance {
     let best: FastifyInstance | undefined
     for (const [prefix, owner] of this.#owners) {
       const under = prefix === '' || url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`)
       if (under && (best === undefined || prefix.length > best.prefix.length)) best = owner
     }
-    return best
+    return best ?? fallback
   }
 
   /** Sets the not-found handler of `instance` and records it as the owner of its prefix. */

@@ -402,8 +402,14 @@ t.test("an application's own status class speaks for itself in the default respo
   const { app } = await build()
   app.get('/', () => { throw new SiteFrozen() })
   app.get('/renamed', () => { throw Object.assign(new SiteFrozen(), { name: 42 }) })
+  class Careless extends HTTPException {
+    static override code = 599
+    static override description = 42 as unknown as string
+  }
+  app.get('/careless', () => { throw new Careless() })
   const res = await app.inject({ url: '/', headers: API })
   t.equal(res.statusCode, 599)
   t.same(res.json(), { statusCode: 599, error: 'Site Frozen', message: 'The site is frozen for the migration.', requestId: res.json().requestId })
   t.equal((await app.inject({ url: '/renamed', headers: API })).json().error, 'Server Error', 'a name that is not a string is not shown')
+  t.equal((await app.inject({ url: '/careless', headers: API })).json().message, 'The server could not complete the request.', 'a class description that is not a string is replaced by the generic text')
 })

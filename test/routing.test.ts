@@ -5,7 +5,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import flaskErrors, { FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE, MethodNotAllowed, NotFound } from '../index.js'
-import { MethodIndex } from '../lib/routing.js'
+import { MethodIndex, PrefixOwners } from '../lib/routing.js'
 import { build, API, BROWSER, LEVEL } from './helpers.js'
 
 t.test('405 with Allow instead of 404 when the path is served under other methods', async (t) => {
@@ -53,6 +53,20 @@ t.test('routes registered before the plugin are found (common methods)', async (
   const res = await app.inject({ method: 'GET', url: '/early' })
   t.equal(res.statusCode, 405)
   t.equal(res.headers.allow, 'PUT')
+})
+
+t.test('PrefixOwners.ownerOf: the longest claimed prefix the URL lies under, else the fallback', async (t) => {
+  const owners = new PrefixOwners()
+  const root = Fastify()
+  t.equal(owners.ownerOf('/anything', root), root, 'nothing claimed: the fallback')
+  const blog = { prefix: '/blog', setNotFoundHandler () {} } as unknown as typeof root
+  const admin = { prefix: '/blog/admin', setNotFoundHandler () {} } as unknown as typeof root
+  owners.install(blog, () => {})
+  owners.install(admin, () => {})
+  t.equal(owners.ownerOf('/blog/admin/x', root), admin)
+  t.equal(owners.ownerOf('/blog?x=1', root), blog)
+  t.equal(owners.ownerOf('/blog/post', root), blog)
+  t.equal(owners.ownerOf('/blogger', root), root)
 })
 
 t.test('MethodIndex keeps the common methods first and adds others once', async (t) => {
