@@ -159,6 +159,9 @@ function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike
       guard(attempt, () => { fail(attempt, new Error(`error handler ${entry.label} did not settle within ${timeout} ms`), `error handler ${entry.label} timed out (errorHandlerTimeout)`) })
     }
   }, timeout)
+  // Once the response is out (the handler sent it, or the 500 answered after it failed), the deadline
+  // guards nothing: it must not keep the request's objects, or a closing process, alive until it fires.
+  reply.raw.once('close', () => { clearTimeout(timer) })
   const current = (): boolean => {
     clearTimeout(timer)
     return attempt.current === entry

@@ -189,16 +189,23 @@ t.test('handlers that fail', async (t) => {
     t.equal(res.body, 'from the 500 handler')
   })
 
-  fault(t, 'a handler that fails through reply.send(error) and never settles: its deadline passes without a second answer', async (t) => {
-    const { app, logs } = await build({ errorHandlerTimeout: 20 })
+  fault(t, 'a handler that fails through reply.send(error) and never settles: its deadline passes while the 500 handler answers', async (t) => {
+    const { app, logs } = await build({ errorHandlerTimeout: 40 })
     app.errorhandler(410)(async (error, request, reply) => {
+      await sleep(20)
       reply.send(new Error('sent an error'))
       await new Promise(() => {})
     })
+    // Starts at ~20 ms and answers at ~50 ms: the 410 handler's deadline (~40 ms) passes in between.
+    app.errorhandler(500)(async () => {
+      await sleep(30)
+      return ['from the 500 handler', 500]
+    })
     app.get('/', () => abort(410))
-    const res = await within(app.inject({ url: '/', headers: API }))
-    isGeneric500(t, res)
-    await sleep(40)
+    const res = await within(app.inject('/'))
+    t.equal(res.statusCode, 500)
+    t.equal(res.body, 'from the 500 handler')
+    await sleep(30)
     t.equal(errors(logs).length, 1, 'the failure only; the passed deadline adds nothing')
   })
 
@@ -214,6 +221,31 @@ t.test('handlers that fail', async (t) => {
     t.equal(res.body, 'sent by the handler')
     await sleep(40)
     t.equal(errors(logs).length, 0)
+  })
+
+  fault(t, 'a handler that hijacks the reply and answers after its deadline: left alone, as Fastify leaves hijacked replies', async (t) => {
+    const { app, logs } = await build({ errorHandlerTimeout: 20 })
+    app.errorhandler(410)(async (error, request, reply) => {
+      reply.hijack()
+      setTimeout(() => { reply.raw.writeHead(410, { 'content-type': 'text/plain' }).end('raw answer') }, 50)
+      await new Promise(() => {})
+    })
+    app.get('/', () => abort(410))
+    const res = await within(app.inject('/'))
+    t.equal(res.statusCode, 410)
+    t.equal(res.body, 'raw answer')
+    t.equal(errors(logs).length, 0)
+  })
+
+  fault(t, 'a never-settling handler does not hold the process after its response: the deadline is cleared', async (t) => {
+    const { app } = await build({}, { handlerTimeout: 20 })
+    app.errorhandler(410)(async () => await new Promise(() => {}))
+    app.get('/', () => abort(410))
+    const res = await within(app.inject({ url: '/', headers: API }))
+    isGeneric500(t, res)
+    // With the 10 s default deadline still pending, this handle count would include its timer.
+    const timers = (process as unknown as { getActiveResourcesInfo: () => string[] }).getActiveResourcesInfo().filter((name) => name === 'Timeout').length
+    t.equal(timers, 0, 'no timer left behind')
   })
 
   fault(t, 'a handler that sends its reply and then throws: the complete response is kept, the error logged', async (t) => {
