@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import flaskErrors, { FFE_INVALID_OPTION, Gone, InternalServerError, abort } from '../index.js'
 import type { ErrorReport } from '../index.js'
 import { errorClass, errorMessage, fingerprint, serializeError } from '../lib/report.js'
-import { build, API, BROWSER, LEVEL } from './helpers.js'
+import { build, within, API, BROWSER, LEVEL } from './helpers.js'
 import type { LogLine } from './helpers.js'
 
 const GENERIC_500 = InternalServerError.description
@@ -43,16 +43,6 @@ function errors (logs: LogLine[]): LogLine[] {
   return logs.filter((line) => line.level >= LEVEL.error)
 }
 
-/** Fails instead of hanging: the promise, or a rejection after `ms`. */
-async function within<T> (promise: Promise<T>, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms) })
-  try {
-    return await Promise.race([promise, limit])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** Asserts the built-in JSON 500: generic text only. */
 function isGeneric500 (t: Test, res: { statusCode: number, json: () => any, body: string }, leak?: RegExp): void {

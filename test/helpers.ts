@@ -28,3 +28,14 @@ export const LEVEL = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fata
 /** Accept headers of a browser navigation and of an API client. */
 export const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
 export const API = { accept: 'application/json' }
+
+/** Fails instead of hanging: the promise, or a rejection after `ms`. */
+export async function within<T> (promise: Promise<T>, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([promise, limit])
+  } finally {
+    clearTimeout(timer)
+  }
+}

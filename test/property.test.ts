@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify'
 import { HTTPException, abort, frameworkErrors } from '../index.js'
 import { statusClasses } from '../lib/exceptions.js'
 import { escapeHtml, genericText, reasonPhrase } from '../lib/pages.js'
-import { build, API, BROWSER, LEVEL } from './helpers.js'
+import { build, within, API, BROWSER, LEVEL } from './helpers.js'
 import type { LogLine } from './helpers.js'
 
 /** Cases run across the file, printed at the end for the closing note. */
@@ -31,16 +31,6 @@ const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, seed })
 /** Every inject gets its own request id (Fastify reads it from this header), so log lines can be matched to it. */
 const ID_HEADER = 'x-case-id'
 
-/** Fails instead of hanging. */
-async function within<T> (promise: Promise<T>, ms = 2000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<never>((resolve, reject) => { timer = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms) })
-  try {
-    return await Promise.race([promise, limit])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** What an injected response looks like to the checks. */
 interface Answer {
@@ -58,7 +48,7 @@ async function app (options: Parameters<typeof build>[0] = {}, server: Parameter
   let next = 0
   const ask = async (url: string, headers: Record<string, string> = {}): Promise<Answer> => {
     const id = `case-${++next}`
-    const res = await within(built.app.inject({ url, headers: { ...headers, [ID_HEADER]: id } }))
+    const res = await within(built.app.inject({ url, headers: { ...headers, [ID_HEADER]: id } }), 2000)
     const type = res.headers['content-type']
     return {
       status: res.statusCode,
