@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { abort, stackCapture } from './lib/exceptions.js'
-import { dispatch } from './lib/dispatch.js'
+import { dispatch, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from './lib/options.js'
@@ -97,6 +97,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     register(this, normalizeKey(key), handler)
   })
   fastify.decorateReply('abort', abort)
+  fastify.decorateReply(kAttempt, null)
 }
 
 /**

@@ -50,11 +50,15 @@ interface Attempt {
 }
 
 /**
- * Replies whose error is being handled. A handler that calls `reply.send(err)`, or a `reply.view`
+ * Where a reply's error handling stands. A handler that calls `reply.send(err)`, or a `reply.view`
  * that fails, sends Fastify back into the error handler: the attempt says it is a failure of a
- * handler, not a new error.
+ * handler, not a new error. A reply decorator (declared with `null` at registration, so every reply
+ * has the same shape) rather than a WeakMap: a WeakMap entry per errored request made the garbage
+ * collector trace an ephemeron table that grows with the error rate.
  */
-const attempts = new WeakMap<FastifyReply, Attempt>()
+export const kAttempt = Symbol('fastify-flask-errors.attempt')
+
+type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
 
 /** Fastify's own symbol for "the error handler to use next"; found once, on the first error. */
 let nextHandlerSymbol: symbol | null | undefined
@@ -87,8 +91,8 @@ export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thr
 
 function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing: boolean): void {
   reclaimNextErrorHandler(reply)
-  const previous = attempts.get(reply)
-  if (previous !== undefined) {
+  const previous = (reply as WithAttempt)[kAttempt]
+  if (previous) {
     const who = previous.current === undefined ? 'the default error response' : `error handler ${previous.current.label}`
     fail(previous, thrown, readThrown(thrown).code === 'FST_ERR_HANDLER_TIMEOUT'
       ? `${who} was still running when Fastify's handlerTimeout expired`
@@ -101,7 +105,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   }
   const resolved = dispatcher.registry.resolve(instance)
   const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: thrown, tried: new Set(), current: undefined, failures: 0, lastResort: false }
-  attempts.set(reply, attempt)
+  ;(reply as WithAttempt)[kAttempt] = attempt
 
   let error = thrown
   let facts = readThrown(thrown)

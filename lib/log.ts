@@ -97,7 +97,9 @@ export function describe (value: unknown): string {
 /** Logs the error a request is answered for, once, at the level its status calls for. */
 export function logError (request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels): void {
   const level: Level = status >= 500 ? 'error' : routing ? levels.notFoundLogLevel : levels.logLevel
-  if (level === 'silent') return
+  // Building the line (message, serialised error) costs more than the check: skip it when pino
+  // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).
+  if (level === 'silent' || (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.(level) === false) return
   write(request, level, thrown, { statusCode: status }, `${request.method} ${request.url} answered ${status}`)
 }
 

@@ -17,7 +17,8 @@ export async function build (options: FlaskErrorsOptions = {}, server: FastifySe
       done()
     }
   })
-  const app = Fastify({ logger: { level: 'trace', stream }, ...server })
+  const logger = typeof server.logger === 'object' ? { level: 'trace', stream, ...server.logger } : { level: 'trace', stream }
+  const app = Fastify({ ...server, logger })
   await app.register(flaskErrors, options)
   return { app, logs }
 }

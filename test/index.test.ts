@@ -111,6 +111,17 @@ t.test('log levels per context: 4xx and routing 404s', async (t) => {
   t.ok(lines.every((l) => typeof l.reqId === 'string'), 'every line carries the request id')
 })
 
+t.test('a line below the logger level is not built at all', async (t) => {
+  const { app, logs } = await build({}, { logger: { level: 'warn' } })
+  t.equal(logs.length, 0)
+  t.equal(app.log.level, 'warn')
+  app.get('/bad', (request, reply) => reply.abort(400))
+  app.get('/crash', async () => { throw new Error('boom') })
+  await app.inject('/bad')
+  await app.inject('/crash')
+  t.same(logs.map((l) => l.msg), ['GET /crash answered 500'])
+})
+
 t.test('frameworkErrors routes malformed URLs into the handlers', async (t) => {
   const { app } = await build({}, { frameworkErrors })
   app.errorhandler(400)((error) => ['bad url: ' + String(error.code), 400])
