@@ -469,6 +469,7 @@ interface ProfileNode {
   id: number
   callFrame: { functionName: string, url: string, lineNumber: number }
   hitCount?: number
+  children?: number[]
 }
 interface CpuProfile {
   nodes: ProfileNode[]
@@ -484,9 +485,13 @@ function shortUrl (url: string): string {
 }
 
 /** Self time per function and per module over the profile's last `windowSeconds` (the measured load). */
-function summariseProfile (file: string, windowSeconds: number): string {
+function summariseProfile (file: string, windowSeconds: number, requests: number): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parents = new Map<number, number>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id)
+  // Inclusive time of the plugin's own functions: what each costs with everything it calls.
+  const inclusive = new Map<string, number>()
   const self = new Map<string, number>()
   const byModule = new Map<string, number>()
   let total = 0
@@ -507,19 +512,32 @@ function summariseProfile (file: string, windowSeconds: number): string {
     self.set(key, (self.get(key) ?? 0) + dt)
     const module = frame.url === '' ? frame.functionName : moduleOf(where)
     byModule.set(module, (byModule.get(module) ?? 0) + dt)
+    const seen = new Set<string>()
+    for (let id: number | undefined = node.id; id !== undefined; id = parents.get(id)) {
+      const up = byId.get(id)?.callFrame
+      if (up === undefined || !/\/(lib\/[^/]+|index)\.ts$/.test(up.url)) continue
+      const name = `${up.functionName === '' ? '(anonymous)' : up.functionName}  ${shortUrl(up.url)}`
+      if (seen.has(name)) continue
+      seen.add(name)
+      inclusive.set(name, (inclusive.get(name) ?? 0) + dt)
+    }
   }
   const idle = (self.get('(idle)  (native):0') ?? 0)
   const busy = total - idle
   if (busy === 0) return 'no busy samples in the measured window'
-  const pct = (v: number): string => `${(100 * v / busy).toFixed(1).padStart(5)} %`
+  // Share of the busy time, and microseconds per request (samples over the requests of the window).
+  const pct = (v: number): string => `${(100 * v / busy).toFixed(1).padStart(5)} % ${(v / requests).toFixed(2).padStart(6)} µs`
   const top = [...self.entries()].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)
   const modules = [...byModule.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, 15)
+  const plugin = [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)
   return [
-    `busy ${(busy / 1e6).toFixed(2)} s of the last ${(total / 1e6).toFixed(2)} s (the measured load; start-up and warm-up left out)`,
+    `busy ${(busy / 1e6).toFixed(2)} s of the last ${(total / 1e6).toFixed(2)} s (the measured load; start-up and warm-up left out), ≈${fmt(requests)} requests: ${(busy / requests).toFixed(1)} µs/request`,
     'self time by module:',
     ...modules.map(([k, v]) => `  ${pct(v)}  ${k}`),
     'self time by function (top 30):',
-    ...top.map(([k, v]) => `  ${pct(v)}  ${k}`)
+    ...top.map(([k, v]) => `  ${pct(v)}  ${k}`),
+    "the plugin's functions, inclusive of what they call:",
+    ...plugin.map(([k, v]) => `  ${pct(v)}  ${k}`)
   ].join('\n')
 }
 
@@ -555,7 +573,9 @@ async function profile (list: Scenario[], env: Record<string, string>): Promise<
     const main = files.map((f) => ({ f, busy: busyMicros(f) })).sort((a, b) => b.busy - a.busy)[0].f
     console.log(`\n## ${scenario.name}: ${fmt(result.requests.total / result.duration)} req/s under the profiler, ${fmt(1e6 * cpu / result.requests.total, 1)} µs CPU/request`)
     console.log(`profile: ${main}`)
-    console.log(summariseProfile(main, settings.duration))
+    // Requests in the profiled window, assuming an even rate over warm-up and measurement.
+    const inWindow = result.requests.total * settings.duration / (settings.warmup + settings.duration)
+    console.log(summariseProfile(main, settings.duration, inWindow))
   }
 }
 
