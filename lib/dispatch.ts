@@ -60,8 +60,8 @@ export const kAttempt = Symbol('fastify-flask-errors.attempt')
 
 type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
 
-/** Fastify's own symbol for "the error handler to use next"; found once, on the first error. */
-let nextHandlerSymbol: symbol | null | undefined
+/** Fastify's own symbol for "the error handler to use next"; found on the first reply that has it. */
+let nextHandlerSymbol: symbol | undefined
 
 /**
  * Fastify moves a reply to the *parent's* error handler after the first one runs, so a second error
@@ -71,10 +71,10 @@ let nextHandlerSymbol: symbol | null | undefined
  * version) the plugin still works; only that second error gets Fastify's default treatment.
  */
 function reclaimNextErrorHandler (reply: FastifyReply): void {
-  if (nextHandlerSymbol === undefined) {
-    nextHandlerSymbol = Object.getOwnPropertySymbols(reply).find((s) => s.description === 'fastify.reply.nextErrorHandler') ?? null
-  }
-  if (nextHandlerSymbol !== null) (reply as unknown as Record<symbol, unknown>)[nextHandlerSymbol] = undefined
+  // Fastify sets it on a reply only once an error handler ran for it: a routing 404 or a framework
+  // error has none, and must not make us give up looking for it.
+  nextHandlerSymbol ??= Object.getOwnPropertySymbols(reply).find((s) => s.description === 'fastify.reply.nextErrorHandler')
+  if (nextHandlerSymbol !== undefined) (reply as unknown as Record<symbol, unknown>)[nextHandlerSymbol] = undefined
 }
 
 /**
