@@ -274,7 +274,12 @@ function stopServer (server: Server): Promise<void> {
       resolve()
       return
     }
+    // SIGINT first, so a --cpu-prof server writes its profile; SIGTERM, then SIGKILL if it lingers.
+    const escalate = setTimeout(() => { server.child.kill('SIGTERM') }, 5000)
+    const last = setTimeout(() => { server.child.kill('SIGKILL') }, 10_000)
     server.child.once('exit', () => {
+      clearTimeout(escalate)
+      clearTimeout(last)
       children.delete(server.child)
       resolve()
     })
