@@ -248,19 +248,24 @@ const HTML = 'text/html; charset=utf-8'
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 function interpret (result: unknown): Interpreted | string {
+  // One object per result, built once: this runs for every handled error (no spreads on the hot path).
   const tuple = asTuple(result)
   const body = tuple === undefined ? result : tuple.body
-  const base = { status: tuple?.status, headers: tuple?.headers }
-  if (typeof body === 'string') return { ...base, body, type: HTML }
-  if (Buffer.isBuffer(body) || isStream(body)) return { ...base, body, type: undefined }
-  if (isPlainObject(body) || Array.isArray(body)) {
+  let type: string | undefined
+  let payload: unknown = body
+  if (typeof body === 'string') type = HTML
+  else if (Buffer.isBuffer(body) || isStream(body)) type = undefined
+  else if (isPlainObject(body) || Array.isArray(body)) {
     try {
-      return { ...base, body: JSON.stringify(body), type: JSON_TYPE }
+      payload = JSON.stringify(body)
     } catch (failure) {
       return `returned an object that cannot be serialised as JSON (${(failure as Error).message})`
     }
+    type = JSON_TYPE
+  } else {
+    return `returned ${describe(result)}: return a string, an object, an HTTPException, a tuple [body, status, headers] or send the reply`
   }
-  return `returned ${describe(result)}: return a string, an object, an HTTPException, a tuple [body, status, headers] or send the reply`
+  return { body: payload, type, status: tuple?.status, headers: tuple?.headers }
 }
 
 /**

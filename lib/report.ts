@@ -8,6 +8,7 @@
  */
 import createError from '@fastify/error'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { isError } from './log.js'
 
 /** What a reporter learns about the request that failed. */
 export interface RequestSummary {
@@ -114,6 +115,7 @@ export function safeString (value: unknown): string {
   try {
     return String(value)
   } catch {
+    // A toString that throws (or none, on a null-prototype object): the tag still names the kind.
     return Object.prototype.toString.call(value)
   }
 }
@@ -132,14 +134,6 @@ export function errorClass (value: unknown): string {
   }
 }
 
-/** `value instanceof Error` that cannot throw (it does on a revoked Proxy). */
-function isError (value: unknown): value is Error {
-  try {
-    return value instanceof Error
-  } catch {
-    return false
-  }
-}
 
 /** The message of a thrown value; the value itself as a string when it is not an error. */
 export function errorMessage (value: unknown): string {
