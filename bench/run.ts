@@ -520,7 +520,7 @@ function summariseProfile (file: string, windowSeconds: number, requests: number
     const seen = new Set<string>()
     for (let id: number | undefined = node.id; id !== undefined; id = parents.get(id)) {
       const up = byId.get(id)?.callFrame
-      if (up === undefined || !/\/(lib\/[^/]+|index)\.ts$/.test(up.url)) continue
+      if (up === undefined || !PLUGIN_FILE.test(up.url)) continue
       const name = `${up.functionName === '' ? '(anonymous)' : up.functionName}  ${shortUrl(up.url)}`
       if (seen.has(name)) continue
       seen.add(name)
@@ -546,9 +546,13 @@ function summariseProfile (file: string, windowSeconds: number, requests: number
   ].join('\n')
 }
 
+/** The plugin's own files: the built package the servers load (dist/esm), or its source. */
+const PLUGIN_FILE = /\/(?:dist\/esm\/)?(lib\/[^/]+|index)\.[jt]s$/
+
 function moduleOf (where: string): string {
   if (where.startsWith('node:')) return 'node internals'
-  if (where.startsWith('lib/') || where.startsWith('index.ts')) return `plugin ${where.replace(/:\d+$/, '')}`
+  const file = where.replace(/:\d+$/, '')
+  if (PLUGIN_FILE.test(`/${file}`)) return `plugin ${file.replace(/^dist\/esm\//, '')}`
   const parts = where.split('/')
   return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
 }
@@ -605,11 +609,11 @@ async function main (): Promise<void> {
   if (selected.length === 0) throw new Error('no scenario selected')
 
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+  else notes.push(`not pinned (taskset ${hasTaskset ? 'present' : 'missing'}, ${cores} cores): server and load generator share CPUs.`)
   if (settings.nice > 0) {
     raisePriority(settings.nice)
     notes.push(`run with --nice ${settings.nice}: servers and autocannon had CPU priority over other processes.`)
   }
-  else notes.push(`not pinned (taskset ${hasTaskset ? 'present' : 'missing'}, ${cores} cores): server and load generator share CPUs.`)
 
   // The constant-HTML reference replays the plugin's own page, asked for once.
   const env: Record<string, string> = {}

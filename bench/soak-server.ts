@@ -15,7 +15,7 @@ import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import flaskErrors, { abort } from '../index.js'
+import flaskErrors, { abort } from 'fastify-flask-errors'
 
 /** An API error class, as in Flask's docs ("Returning API Errors as JSON"). */
 class InvalidAPIUsage extends Error {
