@@ -41,7 +41,8 @@ interface Attempt {
   readonly resolved: Resolved<ContextOptions>
   /** The value first thrown: what reporters get, and the `cause` of a handler's failure. */
   readonly original: unknown
-  readonly tried: Set<HandlerEntry>
+  /** Made when the first handler runs: the default response (most errors) needs none. */
+  tried: Set<HandlerEntry> | undefined
   /** The handler whose response is being made, if any. */
   current: HandlerEntry | undefined
   failures: number
@@ -90,7 +91,8 @@ export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thr
 }
 
 function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing: boolean): void {
-  reclaimNextErrorHandler(reply)
+  // A routing 404/405 comes from Fastify's not-found handler, not its error handler: nothing to reclaim.
+  if (!routing) reclaimNextErrorHandler(reply)
   const previous = (reply as WithAttempt)[kAttempt]
   if (previous) {
     const who = previous.current === undefined ? 'the default error response' : `error handler ${previous.current.label}`
@@ -104,7 +106,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
     return
   }
   const resolved = dispatcher.registry.resolve(instance)
-  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: thrown, tried: new Set(), current: undefined, failures: 0, lastResort: false }
+  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: thrown, tried: undefined, current: undefined, failures: 0, lastResort: false }
   ;(reply as WithAttempt)[kAttempt] = attempt
 
   let error = thrown
@@ -129,6 +131,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
 /** Runs one handler with the reply prepared for `error`, then interprets what it did. */
 function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: ThrownFacts, status: number): void {
   const { request, reply } = attempt
+  attempt.tried ??= new Set()
   attempt.tried.add(entry)
   attempt.current = entry
   // Fastify starts an error handler at 200 (DESIGN §10); the error's status is the default.
@@ -352,23 +355,21 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
   // 500 answers): a render that finishes after that must not send a second response.
   const failures = attempt.failures
   const movedOn = (): boolean => attempt.failures !== failures || reply.sent
-  renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug)).then((html) => {
+  renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug), (html, failure) => {
     guard(attempt, () => {
-      if (movedOn()) {
-        request.log.warn(`${request.method} ${request.url}: error page template ${page} finished after the request had moved on; it was not sent`)
-        return
-      }
-      reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
-      deliver(attempt, view.status, html)
-    })
-  }, (failure: unknown) => {
-    guard(attempt, () => {
-      if (movedOn()) {
+      if (html !== undefined) {
+        if (movedOn()) {
+          request.log.warn(`${request.method} ${request.url}: error page template ${page} finished after the request had moved on; it was not sent`)
+          return
+        }
+        reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
+        deliver(attempt, view.status, html)
+      } else if (movedOn()) {
         logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`)
-        return
+      } else {
+        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`)
+        sendBuiltInPage(attempt, view)
       }
-      logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`)
-      sendBuiltInPage(attempt, view)
     })
   })
 }

@@ -22,6 +22,9 @@ export interface HTTPExceptionOptions {
   [field: string]: unknown
 }
 
+/** The options of `new NotFound()` and `abort(404)`: nothing to copy. */
+const NO_OPTIONS: HTTPExceptionOptions = Object.freeze({})
+
 /** Fields an option bag may not overwrite: they are the exception's identity (and `String(e)`). */
 const RESERVED_FIELDS = new Set(['code', 'statusCode', 'status', 'name', 'description', 'message', 'stack', 'expose', 'toString'])
 
@@ -51,24 +54,26 @@ export class HTTPException extends Error {
   /** Reason phrase override; by default the IANA phrase of `code` (Node's `STATUS_CODES`). */
   static reason: string | undefined = undefined
 
+  // Fields are `declare`d and set once in the constructor: a class field would first be defined as
+  // undefined on every instance, then assigned (two stores each, on every `abort`).
   /** The status number, as Werkzeug's `code`. */
-  readonly code: number
+  declare readonly code: number
   /** The status number, as Fastify and `http-errors` read it. */
-  readonly statusCode: number
+  declare readonly statusCode: number
   /** The reason phrase, e.g. `"Not Found"` (Werkzeug's `name`). */
-  override name: string
+  declare name: string
   /** Human text; also the `message`. */
-  description: string
+  declare description: string
   /** Headers the response carries (`Allow`, `Retry-After`, …). */
-  headers: Record<string, string | number | readonly string[]>
+  declare headers: Record<string, string | number | readonly string[]>
   /**
    * Whether the description may be shown to clients. True for 4xx; for 5xx only when the application
    * wrote the description itself (`abort(503, 'Back at 5pm')`), never for a class default that wraps
    * a crash. Same convention as `http-errors`' `expose`.
    */
-  readonly expose: boolean
+  declare readonly expose: boolean
 
-  constructor (description?: string, options: HTTPExceptionOptions = {}) {
+  constructor (description?: string, options: HTTPExceptionOptions = NO_OPTIONS) {
     const ctor = new.target as typeof HTTPException
     // Checked before the stack limit is lowered: a bad subclass must not leave it at 0 for the process.
     const code = checkedCode(ctor)
@@ -85,8 +90,8 @@ export class HTTPException extends Error {
     this.name = ctor.reason ?? STATUS_CODES[code] ?? 'Unknown Error'
     this.description = text
     this.expose = code < 500 || description !== undefined
-    this.headers = { ...options.headers }
-    copyExtraFields(this, options)
+    this.headers = options.headers === undefined ? {} : { ...options.headers }
+    if (options !== NO_OPTIONS) copyExtraFields(this, options)
   }
 
   /** `"404 Not Found: <description>"`, as Werkzeug's `str(e)`. */

@@ -22,14 +22,22 @@ const CACHE_LIMIT = 256
 /** Longer values are answered without caching: real browsers send well under this. */
 const CACHEABLE_LENGTH = 256
 const cache = new Map<string, Representation>()
+/** The last header answered from the cache, and its answer. */
+let last: { readonly accept: string, readonly answer: Representation } = { accept: '', answer: 'json' }
 
 /** The representation the `accept` header asks for under `policy`. */
 export function choose (accept: string | undefined, policy: FormatPolicy): Representation {
   if (policy !== 'negotiate') return policy
   // Not a string: Node joins repeated Accept headers, but an injected request may carry an array.
   if (typeof accept !== 'string' || accept === '' || accept === '*/*') return 'json'
+  // Consecutive requests mostly carry the same header (one browser family, one API client): a string
+  // comparison answers them without hashing the header again for the map.
+  if (accept === last.accept) return last.answer
   const cached = cache.get(accept)
-  if (cached !== undefined) return cached
+  if (cached !== undefined) {
+    last = { accept, answer: cached }
+    return cached
+  }
   const answer = parse(accept)
   if (accept.length <= CACHEABLE_LENGTH) {
     if (cache.size >= CACHE_LIMIT) cache.clear()

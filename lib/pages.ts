@@ -88,6 +88,11 @@ function readValidationContext (error: unknown): string | undefined {
  * `validationContext` for validation errors, and `requestId`.
  */
 export function jsonBody (view: ErrorView): string {
+  if (view.code === undefined && view.validation === undefined && view.validationContext === undefined) {
+    // Most errors (every abort, every routing 404): the same text JSON.stringify would write for the
+    // object below, without building the object and walking its seven keys on every response.
+    return `{"statusCode":${view.status},"error":${JSON.stringify(view.name)},"message":${JSON.stringify(view.message)},"requestId":${JSON.stringify(view.requestId)}}`
+  }
   return JSON.stringify({
     statusCode: view.status,
     code: view.code,
@@ -101,9 +106,13 @@ export function jsonBody (view: ErrorView): string {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
+const SPECIAL = /[&<>"']/
+const SPECIALS = /[&<>"']/g
+
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml (value: string): string {
-  return value.replace(/[&<>"']/g, (char) => ESCAPES[char])
+  // Most text has nothing to escape: one test instead of a replace that calls back per match.
+  return SPECIAL.test(value) ? value.replace(SPECIALS, (char) => ESCAPES[char]) : value
 }
 
 const STYLE = 'body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa}' +
@@ -120,14 +129,45 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff'
 }
 
+/** The page up to the request id, and after it: all a page needs but the id. */
+interface PageParts {
+  readonly status: number
+  readonly name: string
+  readonly head: string
+}
+
+/**
+ * Pages differ per request only by the request id: the rest (status, reason, description) repeats
+ * for every 404, so it is built and escaped once per description. Keyed by the message string;
+ * bounded like the negotiation cache (emptied when full), so unique messages cannot grow it.
+ */
+const PAGE_CACHE_LIMIT = 256
+const pageParts = new Map<string, PageParts>()
+
+const PAGE_TAIL = '</code></p><p><a href="/">Back to the home page</a></p></main></body></html>'
+
+function partsFor (view: ErrorView): PageParts {
+  const cached = pageParts.get(view.message)
+  if (cached !== undefined && cached.status === view.status && cached.name === view.name) return cached
+  const name = escapeHtml(view.name)
+  const head = '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width,initial-scale=1">' +
+    `<title>${view.status} ${name}</title><style>${STYLE}</style></head><body><main>` +
+    `<p class="status">${view.status}</p><h1>${name}</h1>` +
+    `<p>${escapeHtml(view.message)}</p>` +
+    '<p class="ref">Reference: <code>'
+  const parts = { status: view.status, name: view.name, head }
+  if (pageParts.size >= PAGE_CACHE_LIMIT) pageParts.clear()
+  pageParts.set(view.message, parts)
+  return parts
+}
+
+/** How many page heads are cached now (for tests of the bound). */
+export function cachedPageCount (): number {
+  return pageParts.size
+}
+
 /** The small built-in page: status, reason, description, reference, a link home. */
 export function htmlPage (view: ErrorView): string {
-  const title = `${view.status} ${escapeHtml(view.name)}`
-  return '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-    '<meta name="viewport" content="width=device-width,initial-scale=1">' +
-    `<title>${title}</title><style>${STYLE}</style></head><body><main>` +
-    `<p class="status">${view.status}</p><h1>${escapeHtml(view.name)}</h1>` +
-    `<p>${escapeHtml(view.message)}</p>` +
-    `<p class="ref">Reference: <code>${escapeHtml(view.requestId)}</code></p>` +
-    '<p><a href="/">Back to the home page</a></p></main></body></html>'
+  return partsFor(view).head + escapeHtml(view.requestId) + PAGE_TAIL
 }

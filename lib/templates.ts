@@ -209,30 +209,79 @@ export function templateContext (error: unknown, view: ErrorView, debug: boolean
   return { error, status: view.status, name: view.name, description: view.message, path: view.path, requestId: view.requestId, debug }
 }
 
+/** Called once per render: with the HTML, or with `undefined` and why there is none. */
+export type RenderDone = (html: string | undefined, failure?: unknown) => void
+
+/** One render in flight: when it must have finished, and whom to tell. */
+interface Render {
+  readonly page: string
+  readonly deadline: number
+  readonly done: RenderDone
+  settled: boolean
+}
+
+/**
+ * Renders in flight, checked by one shared timer instead of a timer per render: arming and clearing
+ * a `setTimeout` for every error page cost more than the rest of our part of the render (issue 6).
+ * The timer runs only while renders are in flight, ten times per limit, so a render is cut off
+ * between one and 1.1 limits after it started.
+ */
+const inFlight = new Set<Render>()
+let sweeper: ReturnType<typeof setInterval> | undefined
+
+function watch (render: Render): void {
+  inFlight.add(render)
+  if (sweeper === undefined) {
+    // Not unref'd: a request waits on the render (an injected one has no socket to keep the process up).
+    sweeper = setInterval(sweep, Math.max(10, templateRender.timeoutMs / 10))
+  }
+}
+
+function sweep (): void {
+  const now = Date.now()
+  for (const render of inFlight) {
+    if (render.deadline <= now) settle(render, undefined, new Error(`template ${render.page} did not render within ${templateRender.timeoutMs} ms`))
+  }
+  if (inFlight.size === 0) {
+    clearInterval(sweeper)
+    sweeper = undefined
+  }
+}
+
+function settle (render: Render, html: string | undefined, failure?: unknown): void {
+  // A render that finishes after it was cut off (or is cut off after it finished) is told nothing.
+  if (render.settled) return
+  render.settled = true
+  inFlight.delete(render)
+  render.done(html, failure)
+}
+
 /**
  * Renders `page` to a string through `reply.viewAsync` (so `defaultContext`, `reply.locals` and the
- * view plugin's layout apply). Rejects when the template is missing, throws, renders something that
- * is not a string, or takes longer than `templateRender.timeoutMs`.
+ * view plugin's layout apply), then calls `done` once: with the HTML, or with `undefined` and the
+ * failure when the template is missing, throws, renders something that is not a string, or takes
+ * longer than `templateRender.timeoutMs`. A callback, not a promise: no promise per error page
+ * beyond the one the view plugin makes.
  */
-export function renderTemplate (reply: FastifyReply, page: string, context: TemplateContext): Promise<string> {
+export function renderTemplate (reply: FastifyReply, page: string, context: TemplateContext, done: RenderDone): void {
   const viewAsync = (reply as unknown as { viewAsync?: unknown }).viewAsync
   if (typeof viewAsync !== 'function') {
-    return Promise.reject(new TypeError('reply.viewAsync is not a function: @fastify/view is not registered in this context'))
+    done(undefined, new TypeError('reply.viewAsync is not a function: @fastify/view is not registered in this context'))
+    return
   }
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`template ${page} did not render within ${templateRender.timeoutMs} ms`))
-    }, templateRender.timeoutMs)
-    const rendering = (async () => await (viewAsync as ViewFunction).call(reply, page, context))()
-    rendering.then((html) => {
-      clearTimeout(timer)
-      if (typeof html === 'string') resolve(html)
-      else reject(new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))
-    }, (failure: unknown) => {
-      clearTimeout(timer)
-      reject(failure)
-    })
-  })
+  const render: Render = { page, deadline: Date.now() + templateRender.timeoutMs, done, settled: false }
+  let rendering: unknown
+  try {
+    rendering = (viewAsync as ViewFunction).call(reply, page, context)
+  } catch (failure) {
+    settle(render, undefined, failure)
+    return
+  }
+  watch(render)
+  Promise.resolve(rendering).then((html) => {
+    if (typeof html === 'string') settle(render, html)
+    else settle(render, undefined, new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))
+  }, (failure: unknown) => { settle(render, undefined, failure) })
 }
 
 /** A preview route's `:status`: an HTTP error status that has a class, else undefined. */

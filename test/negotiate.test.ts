@@ -84,6 +84,13 @@ t.test('the cache', async (t) => {
     t.equal(cachedCount(), before + 1)
   })
 
+  t.test('repeated and alternating values keep their own answers', async (t) => {
+    const page = 'text/html;q=0.9, application/json;q=0.1'
+    const api = 'application/json, text/html;q=0.5'
+    const answers = [page, page, page, api, api, page, api, page, page].map((accept) => choose(accept, 'negotiate'))
+    t.same(answers, ['html', 'html', 'html', 'json', 'json', 'html', 'json', 'html', 'html'])
+  })
+
   t.test('values longer than 256 characters are answered but not cached', async (t) => {
     const at = `text/html,${'a'.repeat(246)}`
     const over = `text/html,${'a'.repeat(247)}`

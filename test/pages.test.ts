@@ -3,10 +3,11 @@
  * shape, HTML escaping, the built-in page and its Content-Security-Policy.
  */
 import t from 'tap'
+import fc from 'fast-check'
 import { createHash } from 'node:crypto'
 import { BadRequest, HTTPException, InternalServerError, NotFound, ServiceUnavailable } from '../lib/exceptions.js'
 import { readThrown } from '../lib/thrown.js'
-import { PAGE_HEADERS, errorView, escapeHtml, genericText, htmlPage, jsonBody, reasonPhrase } from '../lib/pages.js'
+import { PAGE_HEADERS, cachedPageCount, errorView, escapeHtml, genericText, htmlPage, jsonBody, reasonPhrase } from '../lib/pages.js'
 import type { ErrorView } from '../lib/pages.js'
 
 /** The view of `error` sent with `status`, as the dispatcher builds it. */
@@ -121,6 +122,20 @@ t.test('jsonBody: Fastify\'s shape, plus validation and requestId', async (t) =>
   t.notOk('path' in bare, 'the path is not in the JSON body')
 })
 
+t.test('jsonBody writes what JSON.stringify writes for the same object, on both of its paths', async (t) => {
+  // Lone surrogates, quotes, control characters, U+2028: the hand-joined fast path must escape as
+  // JSON.stringify does, or a client's JSON.parse breaks.
+  const text = fc.string({ unit: 'binary', maxLength: 30 })
+  let runs = 0
+  fc.assert(fc.property(fc.integer({ min: 400, max: 599 }), text, text, text, fc.option(text, { nil: undefined }), (status, name, message, requestId, code) => {
+    runs++
+    const view: ErrorView = { status, name, message, code, validation: undefined, validationContext: undefined, requestId, path: '/' }
+    const expected = JSON.stringify({ statusCode: status, code, error: name, message, validation: undefined, validationContext: undefined, requestId })
+    return jsonBody(view) === expected
+  }), { numRuns: 300 })
+  t.equal(runs, 300, '300 cases, with and without a code')
+})
+
 t.test('escapeHtml escapes all five characters and nothing else', async (t) => {
   t.equal(escapeHtml('&<>"\''), '&amp;&lt;&gt;&quot;&#39;')
   t.equal(escapeHtml('a & b < c > d " e \' f'), 'a &amp; b &lt; c &gt; d &quot; e &#39; f')
@@ -167,6 +182,30 @@ t.test('htmlPage', async (t) => {
     const page = htmlPage(viewOf(new HTTPException(), 500))
     t.notMatch(page, /<script|<link|<img|<iframe|\son\w+=|src=|url\(/i)
   })
+})
+
+t.test('htmlPage: the cached head of a page is its own', async (t) => {
+  const view = (status: number, name: string, message: string, requestId: string): ErrorView =>
+    ({ status, name, message, code: undefined, validation: undefined, validationContext: undefined, requestId, path: '/' })
+  const first = htmlPage(view(404, 'Not Found', 'same text', 'r1'))
+  t.equal(htmlPage(view(404, 'Not Found', 'same text', 'r2')), first.replace('<code>r1<', '<code>r2<'), 'only the request id differs')
+  const other = htmlPage(view(410, 'Gone', 'same text', 'r3'))
+  t.match(other, '<title>410 Gone</title>', 'the same text under another status is not served the 404 head')
+  t.match(other, '<p class="status">410</p>')
+  const renamed = htmlPage(view(410, '<i>Gone</i>', 'same text', 'r4'))
+  t.match(renamed, '<h1>&lt;i&gt;Gone&lt;/i&gt;</h1>', 'nor under another reason phrase')
+  t.match(htmlPage(view(404, 'Not Found', 'same text', '<r5>')), '<code>&lt;r5&gt;</code>', 'the request id is escaped on every page')
+})
+
+t.test('htmlPage: a flood of distinct messages keeps the page cache bounded', async (t) => {
+  let largest = 0
+  for (let i = 0; i < 1000; i++) {
+    const page = htmlPage({ status: 400, name: 'Bad Request', message: `message ${i}`, code: undefined, validation: undefined, validationContext: undefined, requestId: 'r', path: '/' })
+    if (!page.includes(`<p>message ${i}</p>`)) t.fail(`page ${i} shows another message`)
+    largest = Math.max(largest, cachedPageCount())
+  }
+  t.ok(largest <= 256, `at most 256 heads cached (largest seen: ${largest})`)
+  t.ok(cachedPageCount() < 256, 'emptied when it filled up')
 })
 
 t.test('PAGE_HEADERS: the CSP hash is the hash of the page\'s own <style>', async (t) => {

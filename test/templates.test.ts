@@ -14,7 +14,9 @@ import { rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import flaskErrors, { FFE_INVALID_OPTION, FFE_TEMPLATES_NOT_FOUND, NotFound, abort } from '../index.js'
 import type { FlaskErrorsOptions } from '../index.js'
-import { templateFor, templateRender } from '../lib/templates.js'
+import { renderTemplate, templateFor, templateRender } from '../lib/templates.js'
+import type { TemplateContext } from '../lib/templates.js'
+import type { FastifyReply } from 'fastify'
 import { previewOption } from '../lib/options.js'
 import { buildApp } from '../examples/app.js'
 import { build, API, BROWSER, LEVEL } from './helpers.js'
@@ -222,6 +224,35 @@ t.test('a template that never finishes is cut off: the built-in page after the t
   t.match(res.body, BUILT_IN)
   t.ok(elapsed >= 90 && elapsed < 2000, `answered after the timeout (${elapsed} ms)`)
   t.ok(logs.some((line) => /did not render within 100 ms/.test(String(line.err?.message))))
+})
+
+t.test('renderTemplate tells its caller exactly once, whatever the view function does', async (t) => {
+  const context: TemplateContext = { error: null, status: 404, name: 'Not Found', description: 'd', path: '/', requestId: 'r', debug: false }
+  const replyWith = (viewAsync: unknown): FastifyReply => ({ viewAsync }) as unknown as FastifyReply
+  const calls = (reply: FastifyReply): Promise<Array<[string | undefined, unknown]>> => new Promise((resolve) => {
+    const seen: Array<[string | undefined, unknown]> = []
+    renderTemplate(reply, 'errors/404.ejs', context, (html, failure) => { seen.push([html, failure]) })
+    // Long enough for a cut-off render (the limit is set to 40 ms below) to have been told twice, if it were.
+    setTimeout(() => { resolve(seen) }, 150)
+  })
+  const saved = templateRender.timeoutMs
+  templateRender.timeoutMs = 40
+  t.teardown(() => { templateRender.timeoutMs = saved })
+
+  const thrown = new Error('sync throw')
+  t.same(await calls(replyWith(() => { throw thrown })), [[undefined, thrown]], 'a view function that throws before returning a promise')
+  t.same(await calls(replyWith(() => 'plain string')), [['plain string', undefined]], 'a view function that returns the HTML itself')
+  t.same(await calls(replyWith(async () => '<p>ok</p>')), [['<p>ok</p>', undefined]])
+  const [[none, notString]] = await calls(replyWith(async () => 42))
+  t.equal(none, undefined)
+  t.match((notString as Error).message, 'rendered number, not a string')
+  const late = await calls(replyWith(() => new Promise((resolve) => setTimeout(() => { resolve('too late') }, 80))))
+  t.equal(late.length, 1, 'a render cut off at the limit is not reported again when it finishes')
+  t.equal(late[0][0], undefined)
+  t.match((late[0][1] as Error).message, 'did not render within 40 ms')
+  const [[missing, why]] = await calls(replyWith(undefined))
+  t.equal(missing, undefined)
+  t.match((why as Error).message, 'reply.viewAsync is not a function')
 })
 
 t.test('a template still rendering when Fastify\'s handlerTimeout fails the request: one response, the late render dropped', async (t) => {
