@@ -520,7 +520,7 @@ function summariseProfile (file: string, windowSeconds: number, requests: number
     const seen = new Set<string>()
     for (let id: number | undefined = node.id; id !== undefined; id = parents.get(id)) {
       const up = byId.get(id)?.callFrame
-      if (up === undefined || !PLUGIN_FILE.test(up.url)) continue
+      if (up === undefined || !isPluginUrl(up.url)) continue
       const name = `${up.functionName === '' ? '(anonymous)' : up.functionName}  ${shortUrl(up.url)}`
       if (seen.has(name)) continue
       seen.add(name)
@@ -546,13 +546,18 @@ function summariseProfile (file: string, windowSeconds: number, requests: number
   ].join('\n')
 }
 
-/** The plugin's own files: the built package the servers load (dist/esm), or its source. */
-const PLUGIN_FILE = /\/(?:dist\/esm\/)?(lib\/[^/]+|index)\.[jt]s$/
+/** The plugin's own files, relative to the project: the built package the servers load, or its source. */
+const PLUGIN_FILE = /^(?:dist\/esm\/)?(?:lib\/[^/]+|index)\.[jt]s$/
+
+function isPluginUrl (url: string): boolean {
+  const path = url.replace(/^file:\/\//, '')
+  return path.startsWith(ROOT) && PLUGIN_FILE.test(path.slice(ROOT.length))
+}
 
 function moduleOf (where: string): string {
   if (where.startsWith('node:')) return 'node internals'
   const file = where.replace(/:\d+$/, '')
-  if (PLUGIN_FILE.test(`/${file}`)) return `plugin ${file.replace(/^dist\/esm\//, '')}`
+  if (PLUGIN_FILE.test(file)) return `plugin ${file.replace(/^dist\/esm\//, '')}`
   const parts = where.split('/')
   return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
 }

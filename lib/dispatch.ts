@@ -6,7 +6,7 @@
  * even sending fails — a raw 500 written past Fastify's hooks. Nothing is thrown out of here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { HTTPException, InternalServerError } from './exceptions.js'
+import { HTTPException, InternalServerError, NotFound } from './exceptions.js'
 import { applyHeaders } from './headers.js'
 import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
@@ -15,6 +15,7 @@ import type { ContextOptions } from './options.js'
 import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import { findHandler } from './registry.js'
+import { UNKNOWN_URL } from './routing.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
@@ -61,6 +62,9 @@ export const kAttempt = Symbol('fastify-flask-errors.attempt')
 
 type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
 
+/** What `readThrown` says of the shared routing 404: the same on every request, so read once. */
+const UNKNOWN_URL_FACTS = readThrown(UNKNOWN_URL)
+
 /** Fastify's own symbol for "the error handler to use next"; found on the first reply that has it. */
 let nextHandlerSymbol: symbol | undefined
 
@@ -106,12 +110,17 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
     return
   }
   const resolved = dispatcher.registry.resolve(instance)
-  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: thrown, tried: undefined, current: undefined, failures: 0, lastResort: false }
+  let error = thrown
+  let facts = thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : readThrown(thrown)
+  let entry = findHandler(resolved.chain, facts)
+  if (error === UNKNOWN_URL && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, 404) !== undefined)) {
+    // The shared routing 404 is only read by the default response: code of the app's own (a handler,
+    // a template, a reporter) gets an error of its own that nothing else sees.
+    error = new NotFound()
+  }
+  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, tried: undefined, current: undefined, failures: 0, lastResort: false }
   ;(reply as WithAttempt)[kAttempt] = attempt
 
-  let error = thrown
-  let facts = readThrown(thrown)
-  let entry = findHandler(resolved.chain, facts)
   if (entry === undefined && facts.status === undefined) {
     // Flask's handle_exception: an unhandled value without a status becomes a 500 that keeps it.
     error = new InternalServerError(undefined, { originalError: thrown })
@@ -304,7 +313,9 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
     return
   }
   attempt.failures++
-  const error = new InternalServerError(undefined, { originalError: failure, cause: attempt.original })
+  // The 500 handler may read the cause: the shared routing 404 is never handed to it.
+  const cause = attempt.original === UNKNOWN_URL ? new NotFound() : attempt.original
+  const error = new InternalServerError(undefined, { originalError: failure, cause })
   const facts = readThrown(error)
   const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
   if (entry === undefined) {

@@ -119,8 +119,8 @@ function copyExtraFields (target: HTTPException, options: HTTPExceptionOptions):
   }
 }
 
-/** Options that a class turns into headers itself; not copied as fields. */
-const HANDLED_OPTIONS = new Set(['wwwAuthenticate', 'retryAfter', 'length', 'units'])
+/** Options that a class turns into headers or its own fields itself; not copied as extra fields. */
+const HANDLED_OPTIONS = new Set(['wwwAuthenticate', 'retryAfter', 'length', 'units', 'validMethods', 'originalError'])
 
 /** 400: the request is malformed. */
 export class BadRequest extends HTTPException {
@@ -173,7 +173,7 @@ export class MethodNotAllowed extends HTTPException {
   static override code = 405
   static override description = 'This method is not allowed for this address.'
   /** The methods this URL serves. */
-  readonly validMethods: readonly string[]
+  declare readonly validMethods: readonly string[]
   constructor (description?: string, options: MethodNotAllowedOptions = {}) {
     super(description, options)
     this.validMethods = options.validMethods ?? []
@@ -371,7 +371,7 @@ export class InternalServerError extends HTTPException {
   static override code = 500
   static override description = 'Something went wrong on our side.'
   /** The unhandled value this 500 stands for, if any. */
-  originalError: unknown
+  declare originalError: unknown
   constructor (description?: string, options: InternalServerErrorOptions = {}) {
     super(description, options)
     this.originalError = options.originalError

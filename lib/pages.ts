@@ -90,8 +90,8 @@ function readValidationContext (error: unknown): string | undefined {
 export function jsonBody (view: ErrorView): string {
   if (view.code === undefined && view.validation === undefined && view.validationContext === undefined) {
     // Most errors (every abort, every routing 404): the same text JSON.stringify would write for the
-    // object below, without building the object and walking its seven keys on every response.
-    return `{"statusCode":${view.status},"error":${JSON.stringify(view.name)},"message":${JSON.stringify(view.message)},"requestId":${JSON.stringify(view.requestId)}}`
+    // object below, with all but the request id written once per message.
+    return cached(jsonHeads, view, jsonHead) + JSON.stringify(view.requestId) + '}'
   }
   return JSON.stringify({
     statusCode: view.status,
@@ -129,45 +129,54 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff'
 }
 
-/** The page up to the request id, and after it: all a page needs but the id. */
-interface PageParts {
+/** The part of a body before the request id, and what it was made for. */
+interface Head {
   readonly status: number
   readonly name: string
-  readonly head: string
+  readonly text: string
 }
 
 /**
- * Pages differ per request only by the request id: the rest (status, reason, description) repeats
- * for every 404, so it is built and escaped once per description. Keyed by the message string;
- * bounded like the negotiation cache (emptied when full), so unique messages cannot grow it.
+ * Default bodies differ per request only by the request id: the rest (status, reason, description)
+ * repeats for every 404, so it is written (and escaped) once per description. Keyed by the message
+ * string and checked against status and reason; bounded like the negotiation cache (emptied when
+ * full), so a flood of unique messages cannot grow it.
  */
-const PAGE_CACHE_LIMIT = 256
-const pageParts = new Map<string, PageParts>()
+const HEAD_CACHE_LIMIT = 256
+const pageHeads = new Map<string, Head>()
+const jsonHeads = new Map<string, Head>()
+
+function cached (heads: Map<string, Head>, view: ErrorView, write: (view: ErrorView) => string): string {
+  const hit = heads.get(view.message)
+  if (hit !== undefined && hit.status === view.status && hit.name === view.name) return hit.text
+  const head = { status: view.status, name: view.name, text: write(view) }
+  if (heads.size >= HEAD_CACHE_LIMIT) heads.clear()
+  heads.set(view.message, head)
+  return head.text
+}
+
+function jsonHead (view: ErrorView): string {
+  return `{"statusCode":${view.status},"error":${JSON.stringify(view.name)},"message":${JSON.stringify(view.message)},"requestId":`
+}
 
 const PAGE_TAIL = '</code></p><p><a href="/">Back to the home page</a></p></main></body></html>'
 
-function partsFor (view: ErrorView): PageParts {
-  const cached = pageParts.get(view.message)
-  if (cached !== undefined && cached.status === view.status && cached.name === view.name) return cached
+function pageHead (view: ErrorView): string {
   const name = escapeHtml(view.name)
-  const head = '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+  return '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width,initial-scale=1">' +
     `<title>${view.status} ${name}</title><style>${STYLE}</style></head><body><main>` +
     `<p class="status">${view.status}</p><h1>${name}</h1>` +
     `<p>${escapeHtml(view.message)}</p>` +
     '<p class="ref">Reference: <code>'
-  const parts = { status: view.status, name: view.name, head }
-  if (pageParts.size >= PAGE_CACHE_LIMIT) pageParts.clear()
-  pageParts.set(view.message, parts)
-  return parts
 }
 
-/** How many page heads are cached now (for tests of the bound). */
-export function cachedPageCount (): number {
-  return pageParts.size
+/** How many page and JSON heads are cached now (for tests of the bound). */
+export function cachedPageCount (): { pages: number, json: number } {
+  return { pages: pageHeads.size, json: jsonHeads.size }
 }
 
 /** The small built-in page: status, reason, description, reference, a link home. */
 export function htmlPage (view: ErrorView): string {
-  return partsFor(view).head + escapeHtml(view.requestId) + PAGE_TAIL
+  return cached(pageHeads, view, pageHead) + escapeHtml(view.requestId) + PAGE_TAIL
 }

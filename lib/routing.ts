@@ -44,13 +44,21 @@ export function allowedMethods (instance: FastifyInstance, index: MethodIndex, m
 }
 
 /**
+ * The error of every routing 404, made once: most unknown URLs (bots, scanners) get the default
+ * response, which only reads it, and an exception made per request was the largest cost of our own
+ * on that path (issue 6). lib/dispatch.ts gives a handler, a template or a reporter a
+ * `new NotFound()` of its own instead, so no code of the app's shares or changes this one.
+ */
+export const UNKNOWN_URL: NotFound = new NotFound()
+
+/**
  * The error for a request no route matched: 405 with `Allow` when the path exists under other
  * methods (Fastify alone answers 404 there), else 404.
  */
 export function routingError (instance: FastifyInstance, index: MethodIndex, request: FastifyRequest): NotFound | MethodNotAllowed {
   const allowed = allowedMethods(instance, index, request.method, request.url)
   if (allowed.length > 0) return new MethodNotAllowed(undefined, { validMethods: allowed })
-  return new NotFound()
+  return UNKNOWN_URL
 }
 
 /** A function Fastify calls for requests no route matched. */

@@ -197,15 +197,26 @@ t.test('htmlPage: the cached head of a page is its own', async (t) => {
   t.match(htmlPage(view(404, 'Not Found', 'same text', '<r5>')), '<code>&lt;r5&gt;</code>', 'the request id is escaped on every page')
 })
 
-t.test('htmlPage: a flood of distinct messages keeps the page cache bounded', async (t) => {
+t.test('a flood of distinct messages keeps the page and JSON caches bounded', async (t) => {
   let largest = 0
   for (let i = 0; i < 1000; i++) {
-    const page = htmlPage({ status: 400, name: 'Bad Request', message: `message ${i}`, code: undefined, validation: undefined, validationContext: undefined, requestId: 'r', path: '/' })
-    if (!page.includes(`<p>message ${i}</p>`)) t.fail(`page ${i} shows another message`)
-    largest = Math.max(largest, cachedPageCount())
+    const view: ErrorView = { status: 400, name: 'Bad Request', message: `message ${i}`, code: undefined, validation: undefined, validationContext: undefined, requestId: 'r', path: '/' }
+    if (!htmlPage(view).includes(`<p>message ${i}</p>`)) t.fail(`page ${i} shows another message`)
+    if ((JSON.parse(jsonBody(view)) as { message: string }).message !== `message ${i}`) t.fail(`JSON body ${i} carries another message`)
+    const { pages, json } = cachedPageCount()
+    largest = Math.max(largest, pages, json)
   }
   t.ok(largest <= 256, `at most 256 heads cached (largest seen: ${largest})`)
-  t.ok(cachedPageCount() < 256, 'emptied when it filled up')
+  t.ok(cachedPageCount().pages < 256 && cachedPageCount().json < 256, 'emptied when they filled up')
+})
+
+t.test('jsonBody: the cached head of a body is its own', async (t) => {
+  const view = (status: number, name: string, requestId: string): ErrorView =>
+    ({ status, name, message: 'shared text', code: undefined, validation: undefined, validationContext: undefined, requestId, path: '/' })
+  t.same(JSON.parse(jsonBody(view(404, 'Not Found', 'r1'))), { statusCode: 404, error: 'Not Found', message: 'shared text', requestId: 'r1' })
+  t.same(JSON.parse(jsonBody(view(404, 'Not Found', 'r2'))), { statusCode: 404, error: 'Not Found', message: 'shared text', requestId: 'r2' })
+  t.same(JSON.parse(jsonBody(view(410, 'Gone', 'r3'))), { statusCode: 410, error: 'Gone', message: 'shared text', requestId: 'r3' }, 'another status')
+  t.same(JSON.parse(jsonBody(view(410, 'Gone away', 'r4'))), { statusCode: 410, error: 'Gone away', message: 'shared text', requestId: 'r4' }, 'another reason')
 })
 
 t.test('PAGE_HEADERS: the CSP hash is the hash of the page\'s own <style>', async (t) => {

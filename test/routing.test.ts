@@ -195,3 +195,73 @@ t.test('routing errors negotiate like any error', async (t) => {
   t.match(html.body, /<h1>Not Found<\/h1>/)
   t.equal(html.headers.vary, 'Accept')
 })
+
+t.test('routing 404s: app code never shares the error the default response reads', async (t) => {
+  const { UNKNOWN_URL } = await import('../lib/routing.js')
+  const view = (await import('@fastify/view')).default
+  const ejs = (await import('ejs')).default
+
+  t.test('a 404 handler gets a NotFound of its own each time; what it changes stays with it', async (t) => {
+    const { app } = await build()
+    const seen: unknown[] = []
+    await app.register(async (blog) => {
+      blog.errorhandler(404)((error) => {
+        const own = error as NotFound
+        seen.push(own)
+        own.headers['X-Changed-By-Handler'] = 'yes'
+        return { handled: true }
+      })
+    }, { prefix: '/blog' })
+    await app.ready()
+    t.same((await app.inject({ url: '/blog/a', headers: API })).json(), { handled: true })
+    t.same((await app.inject({ url: '/blog/b', headers: API })).json(), { handled: true })
+    t.equal(seen.length, 2)
+    t.ok(seen[0] instanceof NotFound)
+    t.not(seen[0], seen[1], 'one error per request')
+    t.not(seen[0], UNKNOWN_URL, 'never the shared one')
+    const plain = await app.inject({ url: '/elsewhere', headers: API })
+    t.equal(plain.statusCode, 404)
+    t.notOk('x-changed-by-handler' in plain.headers, "the handler's change did not reach the default response")
+    t.same(UNKNOWN_URL.headers, {}, 'the shared error is unchanged')
+  })
+
+  t.test('a reporter and a template get their own too', async (t) => {
+    const reported: unknown[] = []
+    const { app } = await build({ report: (report) => { reported.push(report.error) }, reportWhen: [404] })
+    const root = t.testdir({ errors: { '404.ejs': '<%= error === null ? "none" : error.constructor.name %> <% error.headers["X-From-Template"] = 1 %>' } })
+    await app.register(view, { engine: { ejs }, root })
+    await app.ready()
+    const page = await app.inject({ url: '/missing', headers: BROWSER })
+    t.equal(page.statusCode, 404)
+    t.match(page.body, 'NotFound')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    t.equal(reported.length, 1)
+    t.ok(reported[0] instanceof NotFound)
+    t.not(reported[0], UNKNOWN_URL)
+    t.same(UNKNOWN_URL.headers, {}, 'what the template changed stayed with its own error')
+    await app.close()
+  })
+
+  t.test('when sending the default 404 fails, the 500 handler sees a NotFound cause of its own', async (t) => {
+    const { app } = await build()
+    let cause: unknown
+    app.errorhandler(500)((error) => {
+      cause = (error as Error).cause
+      return { failed: true }
+    })
+    let first = true
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (first && reply.statusCode === 404) {
+        first = false
+        throw new Error('onSend failed once')
+      }
+      return payload
+    })
+    await app.ready()
+    const res = await app.inject({ url: '/missing', headers: API })
+    t.equal(res.statusCode, 500)
+    t.same(res.json(), { failed: true })
+    t.ok(cause instanceof NotFound, 'the cause is the 404 being answered')
+    t.not(cause, UNKNOWN_URL, 'but not the shared instance')
+  })
+})
