@@ -65,6 +65,14 @@ type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
 /** What `readThrown` says of the shared routing 404: the same on every request, so read once. */
 const UNKNOWN_URL_FACTS = readThrown(UNKNOWN_URL)
 
+/**
+ * The shared routing 404 is only read by the default response: code of the app's own gets a
+ * `NotFound` of its own that nothing else sees. Any other value is already the request's own.
+ */
+function ownError (value: unknown): unknown {
+  return value === UNKNOWN_URL ? new NotFound() : value
+}
+
 /** Fastify's own symbol for "the error handler to use next"; found on the first reply that has it. */
 let nextHandlerSymbol: symbol | undefined
 
@@ -113,10 +121,10 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   let error = thrown
   let facts = thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : readThrown(thrown)
   let entry = findHandler(resolved.chain, facts)
-  if (error === UNKNOWN_URL && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, 404) !== undefined)) {
-    // The shared routing 404 is only read by the default response: code of the app's own (a handler,
-    // a template, a reporter) gets an error of its own that nothing else sees.
-    error = new NotFound()
+  // A handler, a template or a reporter will see the error: never the shared routing 404 (checked
+  // first, so other errors pay one comparison).
+  if (thrown === UNKNOWN_URL && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, 404) !== undefined)) {
+    error = ownError(thrown)
   }
   const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, tried: undefined, current: undefined, failures: 0, lastResort: false }
   ;(reply as WithAttempt)[kAttempt] = attempt
@@ -313,9 +321,8 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
     return
   }
   attempt.failures++
-  // The 500 handler may read the cause: the shared routing 404 is never handed to it.
-  const cause = attempt.original === UNKNOWN_URL ? new NotFound() : attempt.original
-  const error = new InternalServerError(undefined, { originalError: failure, cause })
+  // The 500 handler may read the cause.
+  const error = new InternalServerError(undefined, { originalError: failure, cause: ownError(attempt.original) })
   const facts = readThrown(error)
   const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
   if (entry === undefined) {

@@ -119,8 +119,8 @@ function copyExtraFields (target: HTTPException, options: HTTPExceptionOptions):
   }
 }
 
-/** Options that a class turns into headers or its own fields itself; not copied as extra fields. */
-const HANDLED_OPTIONS = new Set(['wwwAuthenticate', 'retryAfter', 'length', 'units', 'validMethods', 'originalError'])
+/** Options that a class turns into headers itself; not copied as fields. */
+const HANDLED_OPTIONS = new Set(['wwwAuthenticate', 'retryAfter', 'length', 'units'])
 
 /** 400: the request is malformed. */
 export class BadRequest extends HTTPException {

@@ -217,7 +217,6 @@ interface Render {
   readonly page: string
   readonly deadline: number
   readonly done: RenderDone
-  settled: boolean
 }
 
 /**
@@ -249,10 +248,9 @@ function sweep (): void {
 }
 
 function settle (render: Render, html: string | undefined, failure?: unknown): void {
-  // A render that finishes after it was cut off (or is cut off after it finished) is told nothing.
-  if (render.settled) return
-  render.settled = true
-  inFlight.delete(render)
+  // Settled means no longer in flight: a render that finishes after it was cut off (or is cut off
+  // after it finished) is told nothing.
+  if (!inFlight.delete(render)) return
   render.done(html, failure)
 }
 
@@ -269,7 +267,8 @@ export function renderTemplate (reply: FastifyReply, page: string, context: Temp
     done(undefined, new TypeError('reply.viewAsync is not a function: @fastify/view is not registered in this context'))
     return
   }
-  const render: Render = { page, deadline: Date.now() + templateRender.timeoutMs, done, settled: false }
+  const render: Render = { page, deadline: Date.now() + templateRender.timeoutMs, done }
+  watch(render)
   let rendering: unknown
   try {
     rendering = (viewAsync as ViewFunction).call(reply, page, context)
@@ -277,7 +276,6 @@ export function renderTemplate (reply: FastifyReply, page: string, context: Temp
     settle(render, undefined, failure)
     return
   }
-  watch(render)
   Promise.resolve(rendering).then((html) => {
     if (typeof html === 'string') settle(render, html)
     else settle(render, undefined, new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))

@@ -113,6 +113,14 @@ t.test('constructor options', async (t) => {
     t.ok(Object.prototype.propertyIsEnumerable.call(e, 'payload'))
   })
 
+  t.test("another class's own option names are plain extra fields on a class that does not use them", async (t) => {
+    const original = new Error('kept')
+    const e = new exceptions.BadRequest('bad', { originalError: original, validMethods: ['GET'] }) as exceptions.BadRequest & { originalError: unknown, validMethods: unknown }
+    t.equal(e.originalError, original)
+    t.same(e.validMethods, ['GET'])
+    t.notOk('Allow' in e.headers, 'only a 405 turns validMethods into Allow')
+  })
+
   t.test('fields named like Object.prototype members are copied, not silently dropped', async (t) => {
     const e = new NotFound('x', { constructor: 'c', hasOwnProperty: 'h', valueOf: 'v' }) as unknown as Record<string, unknown>
     t.equal(Object.getOwnPropertyDescriptor(e, 'constructor')?.value, 'c')
