@@ -53,7 +53,9 @@ const autocannon = require('autocannon') as (options: AutocannonOptions) => Prom
 // Options
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url))
+/** The server compiled to JavaScript by `npm run build:bench` (see bench/server.ts for why not tsx). */
+const SERVER = fileURLToPath(new URL('./.js/server.js', import.meta.url))
+const VIEWS = fileURLToPath(new URL('./views', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url))
 
 const { values: flags } = parseArgs({
@@ -237,12 +239,13 @@ const FOREIGN_LIMIT = 0.1
 
 /** Starts one scenario's server; resolves once it prints its port. */
 function startServer (scenario: Scenario, env: Record<string, string>, nodeFlags: string[] = []): Promise<Server> {
+  if (!existsSync(SERVER)) return Promise.reject(new Error(`${SERVER} is missing: run the bench with \`npm run bench\` (it compiles the servers first with \`npm run build:bench\`)`))
   const command = [
     ...(settings.nice > 0 ? ['nice', '-n', String(-settings.nice)] : []),
     ...(pinned ? ['taskset', '-c', '0'] : []),
-    process.execPath, ...nodeFlags, '--import', 'tsx', SERVER, scenario.name
+    process.execPath, ...nodeFlags, SERVER, scenario.name
   ]
-  const child = spawn(command[0], command.slice(1), { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command[0], command.slice(1), { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let out = ''
   let err = ''
@@ -511,8 +514,7 @@ function summariseProfile (file: string, windowSeconds: number, requests: number
     total += dt
     const frame = node.callFrame
     const where = frame.url === '' ? '(native)' : shortUrl(frame.url)
-    // tsx-compiled files report generated line numbers, so plugin frames are named by file only.
-    const line = where.endsWith('.ts') ? '' : `:${frame.lineNumber + 1}`
+    const line = `:${frame.lineNumber + 1}`
     const key = `${frame.functionName === '' ? '(anonymous)' : frame.functionName}  ${where}${line}`
     self.set(key, (self.get(key) ?? 0) + dt)
     const module = frame.url === '' ? frame.functionName : moduleOf(where)
@@ -572,7 +574,7 @@ function busyMicros (file: string): number {
 
 async function profile (list: Scenario[], env: Record<string, string>): Promise<void> {
   for (const scenario of list) {
-    // One folder per run: Node writes a profile per thread (tsx's loader runs in a worker), and the
+    // One folder per run: Node writes a profile per thread (a worker, if any, gets its own), and the
     // server's own work is the busiest of them.
     const dir = join(RESULTS, 'profiles', `${scenario.name}-${Date.now()}`)
     mkdirSync(dir, { recursive: true })

@@ -6,7 +6,6 @@
  * scenarios answer the same requests through fastify-flask-errors. Ratios compare them (bench/run.ts).
  */
 import { STATUS_CODES } from 'node:http'
-import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 
 /** The request autocannon sends, and the one the validation step sends first. */
@@ -27,6 +26,8 @@ export interface Answer {
 export interface BuildContext {
   /** Body and headers of the plugin's built-in 410 page (for the constant-bytes reference). */
   readonly htmlPage: CapturedPage | undefined
+  /** The folder of the bench's ejs templates (bench/views), given by bench/run.ts. */
+  readonly views: string
 }
 
 /** A response captured from the plugin, replayed as constant bytes by the reference. */
@@ -56,7 +57,6 @@ const HTML_HEADERS = { accept: BROWSER_ACCEPT }
 
 /** Same text as the plugin's `Gone.description`, so reference and plugin send comparable bodies. */
 const GONE_TEXT = 'This resource is gone and will not come back.'
-const VIEWS = fileURLToPath(new URL('./views', import.meta.url))
 const TEMPLATE = 'errors/410.ejs'
 /** Only bench/views/partials/footer.ejs prints this: proof the template, not the built-in page, answered. */
 const TEMPLATE_MARK = 'data-bench-template'
@@ -131,10 +131,10 @@ function addOk (fastify: FastifyInstance): void {
   fastify.get('/ok', async () => ({ ok: true }))
 }
 
-async function addView (fastify: FastifyInstance): Promise<void> {
+async function addView (fastify: FastifyInstance, views: string): Promise<void> {
   const [{ default: view }, { default: ejs }] = await Promise.all([import('@fastify/view'), import('ejs')])
   // production: pages compiled once; ejs cache: included partials too (DESIGN §10).
-  await fastify.register(view, { engine: { ejs }, root: VIEWS, production: true, options: { cache: true } })
+  await fastify.register(view, { engine: { ejs }, root: views, production: true, options: { cache: true } })
 }
 
 /**
@@ -388,9 +388,9 @@ export const scenarios: readonly Scenario[] = [
     request: { method: 'GET', path: '/page', headers: HTML_HEADERS },
     status: 200,
     check: htmlCheck(200, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/page</code>'),
-    build: async () => {
+    build: async ({ views }) => {
       const fastify = app()
-      await addView(fastify)
+      await addView(fastify, views)
       fastify.get('/page', (request, reply) => {
         const query = request.url.indexOf('?')
         return reply.view(TEMPLATE, {
@@ -413,10 +413,10 @@ export const scenarios: readonly Scenario[] = [
     request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
     status: 410,
     check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
-    build: async () => {
+    build: async ({ views }) => {
       const plugin = await loadPlugin()
       const fastify = app()
-      await addView(fastify)
+      await addView(fastify, views)
       await fastify.register(plugin.default)
       addAbortRoute(fastify)
       return fastify

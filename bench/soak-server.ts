@@ -1,5 +1,5 @@
 /**
- * The soak test's server: `node --expose-gc --import tsx bench/soak-server.ts` (bench/soak.ts starts
+ * The soak test's server: `node --expose-gc bench/.js/soak-server.js` (bench/soak.ts starts
  * it). An app shaped like examples/app.ts — success routes, aborts, routing 404/405, a blog prefix
  * that owns its 404s, an API error class, validation and body errors, handlers that fail (sync and
  * async), a hostile error, a reporter — plus three endpoints for the driver:

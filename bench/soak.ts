@@ -71,7 +71,8 @@ const settings = {
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const SERVER = fileURLToPath(new URL('./soak-server.ts', import.meta.url))
+/** Compiled by `npm run build:bench`: plain JavaScript, as bench/server.ts explains. */
+const SERVER = fileURLToPath(new URL('./.js/soak-server.js', import.meta.url))
 
 // ---------------------------------------------------------------------------------------------
 // The traffic: every request with what its answer must be
@@ -161,7 +162,7 @@ function record (route: Route, status: number, body: string, headers: Record<str
 let server: ChildProcess | undefined
 
 async function startServer (): Promise<string> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SERVER], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--expose-gc', SERVER], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] })
   server = child
   let out = ''
   let err = ''
