@@ -407,6 +407,43 @@ export const scenarios: readonly Scenario[] = [
     }
   },
   {
+    name: 'ref-throw-view',
+    title: `(g) plain: throw a stackless Error + setErrorHandler rendering ${TEMPLATE}`,
+    plugin: false,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    build: async ({ views }) => {
+      // The floor under a template error page: the hand-written version of the plugin's template
+      // path (issue 6's fourth row, without the stack). What the plugin adds is what it costs beyond this.
+      class GoneError extends Error {
+        readonly statusCode = 410
+      }
+      const fastify = app()
+      await addView(fastify, views)
+      fastify.setErrorHandler<GoneError>((error, request, reply) => {
+        const query = request.url.indexOf('?')
+        return reply.code(error.statusCode).view(TEMPLATE, {
+          error,
+          status: error.statusCode,
+          name: STATUS_CODES[error.statusCode],
+          description: error.message,
+          path: query === -1 ? request.url : request.url.slice(0, query),
+          requestId: request.id,
+          debug: false
+        })
+      })
+      fastify.get('/gone', () => {
+        const limit = Error.stackTraceLimit
+        Error.stackTraceLimit = 0
+        const error = new GoneError(GONE_TEXT)
+        Error.stackTraceLimit = limit
+        throw error
+      })
+      return fastify
+    }
+  },
+  {
     name: 'plugin-template',
     title: `reply.abort(410) → ${TEMPLATE} via @fastify/view`,
     plugin: true,
@@ -492,6 +529,8 @@ export const targets: readonly Target[] = [
   { numerator: 'abort-json', denominator: 'ref-throw-json', min: undefined, label: 'reply.abort(410) default JSON vs that floor (context)' },
   { numerator: 'plugin-html', denominator: 'ref-410-html', min: 0.80, label: 'built-in HTML page vs the same bytes as a constant' },
   { numerator: 'plugin-template', denominator: 'ref-view-200', min: 0.90, label: 'template error page vs the same template on a 200' },
+  { numerator: 'ref-throw-view', denominator: 'ref-view-200', min: undefined, label: 'floor: stackless throw + setErrorHandler rendering the template vs the 200 (context)' },
+  { numerator: 'plugin-template', denominator: 'ref-throw-view', min: undefined, label: 'template error page vs that floor (context)' },
   { numerator: 'plugin-404', denominator: 'ref-404', min: 0.90, label: 'routing 404 vs a custom setNotFoundHandler' },
   { numerator: 'plugin-405', denominator: 'ref-404', min: 0.85, label: '405 + Allow vs a custom setNotFoundHandler' },
   { numerator: 'growth-404-10000', denominator: 'growth-404-10', min: 1 / 1.2, label: 'routing 404: 10,000 routes vs 10 (cost ≤ 1.2×)' },
