@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { abort, stackCapture } from './lib/exceptions.js'
-import { dispatch, kAttempt } from './lib/dispatch.js'
+import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from './lib/options.js'
@@ -20,7 +20,7 @@ import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey } from './lib/registry.js'
 import { createReporting } from './lib/report.js'
 import { addErrorSchemas } from './lib/schemas.js'
-import { MethodIndex, PrefixOwners, routingError } from './lib/routing.js'
+import { MethodIndex, PrefixOwners } from './lib/routing.js'
 import { Templates, addPreviewRoute } from './lib/templates.js'
 import type { NotFoundHandler } from './lib/routing.js'
 import type { ErrorHandler, ErrorKey } from './types/augment.js'
@@ -64,7 +64,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
   const notFound: NotFoundHandler = function (request, reply) {
-    dispatch(dispatcher, request.server, routingError(request.server, methods, request), request, reply, true)
+    dispatchRoutingMiss(dispatcher, request.server, methods, request, reply)
   }
   states.set(fastify, { dispatcher, owners, notFound })
 

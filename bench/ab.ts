@@ -5,8 +5,8 @@
  * (10 connections) from CPU 1. With all of them busy, the scheduler gives each an equal share of
  * the core, so each one's req/s is inversely proportional to its CPU cost per request, and whatever
  * else the machine does in that second slows all of them alike. On this VM, where the alternating
- * rounds of `npm run bench` swing ±10 % with the neighbours, the ratios here repeat within ±2 %
- * (a scenario against a second copy of itself: 0.99–1.00×). It is the tool for finding what costs
+ * rounds of `npm run bench` swing ±10 % with the neighbours, the medians here repeat within ±2–3 %
+ * (a scenario against a second copy of itself: medians 0.99–1.01×). It is the tool for finding what costs
  * what; the issue's table stays the alternating bench (bench/run.ts), which measures each server
  * alone on its core.
  *

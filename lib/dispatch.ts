@@ -15,7 +15,8 @@ import type { ContextOptions } from './options.js'
 import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import { findHandler } from './registry.js'
-import { UNKNOWN_URL } from './routing.js'
+import { UNKNOWN_URL, WRONG_METHOD, allowedMethods, routingException, standIn } from './routing.js'
+import type { MethodIndex } from './routing.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
@@ -41,7 +42,9 @@ interface Attempt {
   readonly instance: FastifyInstance
   readonly resolved: Resolved<ContextOptions>
   /** The value first thrown: what reporters get, and the `cause` of a handler's failure. */
-  readonly original: unknown
+  original: unknown
+  /** For a routing miss, the methods the path is served under (none: a 404); else undefined. */
+  readonly allowed: readonly string[] | undefined
   /** Made when the first handler runs: the default response (most errors) needs none. */
   tried: Set<HandlerEntry> | undefined
   /** The handler whose response is being made, if any. */
@@ -62,15 +65,20 @@ export const kAttempt = Symbol('fastify-flask-errors.attempt')
 
 type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
 
-/** What `readThrown` says of the shared routing 404: the same on every request, so read once. */
+/** What `readThrown` says of the shared routing errors: the same on every request, so read once. */
 const UNKNOWN_URL_FACTS = readThrown(UNKNOWN_URL)
+const WRONG_METHOD_FACTS = readThrown(WRONG_METHOD)
 
 /**
- * The shared routing 404 is only read by the default response: code of the app's own gets a
- * `NotFound` of its own that nothing else sees. Any other value is already the request's own.
+ * The attempt's original error as the request's own: the shared routing 404/405 is only read by the
+ * default response, so code of the app's (a 500 handler's `cause`) and log lines get an exception of
+ * their own, made once. Any other value is already the request's own.
  */
-function ownError (value: unknown): unknown {
-  return value === UNKNOWN_URL ? new NotFound() : value
+function ownOriginal (attempt: Attempt): unknown {
+  if (attempt.allowed !== undefined && (attempt.original === UNKNOWN_URL || attempt.original === WRONG_METHOD)) {
+    attempt.original = routingException(attempt.allowed)
+  }
+  return attempt.original
 }
 
 /** Fastify's own symbol for "the error handler to use next"; found on the first reply that has it. */
@@ -94,15 +102,29 @@ function reclaimNextErrorHandler (reply: FastifyReply): void {
  * Answers `thrown` for this request. `instance` is the context that owns it: the route's, or for a
  * routing 404/405 the prefixed context that claimed the URL.
  */
-export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing = false): void {
+export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply): void {
   try {
-    answer(dispatcher, instance, thrown, request, reply, routing)
+    answer(dispatcher, instance, thrown, request, reply, undefined)
   } catch (bug) {
     emergency(request, reply, bug)
   }
 }
 
-function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, routing: boolean): void {
+/**
+ * Answers a request no route matched (DESIGN §7): 405 with `Allow` when its path is served under
+ * other methods, else 404. `instance` is the context that owns the URL.
+ */
+export function dispatchRoutingMiss (dispatcher: Dispatcher, instance: FastifyInstance, methods: MethodIndex, request: FastifyRequest, reply: FastifyReply): void {
+  try {
+    const allowed = allowedMethods(instance, methods, request.method, request.url)
+    answer(dispatcher, instance, standIn(allowed), request, reply, allowed)
+  } catch (bug) {
+    emergency(request, reply, bug)
+  }
+}
+
+function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, allowed: readonly string[] | undefined): void {
+  const routing = allowed !== undefined
   // A routing 404/405 comes from Fastify's not-found handler, not its error handler: nothing to reclaim.
   if (!routing) reclaimNextErrorHandler(reply)
   const previous = (reply as WithAttempt)[kAttempt]
@@ -119,14 +141,13 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   }
   const resolved = dispatcher.registry.resolve(instance)
   let error = thrown
-  let facts = thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : readThrown(thrown)
+  let facts = !routing ? readThrown(thrown) : thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : WRONG_METHOD_FACTS
   let entry = findHandler(resolved.chain, facts)
-  // A handler, a template or a reporter will see the error: never the shared routing 404 (checked
-  // first, so other errors pay one comparison).
-  if (thrown === UNKNOWN_URL && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, 404) !== undefined)) {
-    error = ownError(thrown)
+  // A handler, a template or a reporter will see the error: never a shared routing error.
+  if (routing && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, facts.status as number) !== undefined)) {
+    error = routingException(allowed)
   }
-  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, tried: undefined, current: undefined, failures: 0, lastResort: false }
+  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, allowed, tried: undefined, current: undefined, failures: 0, lastResort: false }
   ;(reply as WithAttempt)[kAttempt] = attempt
 
   if (entry === undefined && facts.status === undefined) {
@@ -214,6 +235,11 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
 
 /** The headers the error carries (`Allow`, `Retry-After`, …), set before the handler may override them. */
 function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts): void {
+  if (error === WRONG_METHOD) {
+    // The shared 405 carries no Allow of its own: the request's methods are Fastify's method names.
+    attempt.reply.header('allow', (attempt.allowed as readonly string[]).join(', '))
+    return
+  }
   const headers = error instanceof HTTPException ? error.headers : facts.status === undefined ? undefined : foreignHeaders(error)
   if (headers === undefined) return
   const refused = applyHeaders(attempt.reply, headers)
@@ -311,7 +337,8 @@ function isStream (value: unknown): boolean {
  */
 function fail (attempt: Attempt, failure: unknown, what: string): void {
   const { request, reply } = attempt
-  logFailure(request, failure, attempt.original, what)
+  const original = ownOriginal(attempt)
+  logFailure(request, failure, original, what)
   if (reply.raw.headersSent) {
     endAfterHeaders(request, reply, failure)
     return
@@ -322,7 +349,7 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
   }
   attempt.failures++
   // The 500 handler may read the cause.
-  const error = new InternalServerError(undefined, { originalError: failure, cause: ownError(attempt.original) })
+  const error = new InternalServerError(undefined, { originalError: failure, cause: original })
   const facts = readThrown(error)
   const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
   if (entry === undefined) {

@@ -100,7 +100,11 @@ export function logError (request: FastifyRequest, thrown: unknown, status: numb
   // Building the line (message, serialised error) costs more than the check: skip it when pino
   // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).
   if (level === 'silent' || (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.(level) === false) return
-  write(request, level, thrown, { statusCode: status }, `${request.method} ${request.url} answered ${status}`)
+  const msg = `${request.method} ${request.url} answered ${status}`
+  // A routing 404/405 is no error of the application's: like Fastify's own "Route … not found" line,
+  // it says what was answered and carries no `err` (which would only repeat the status's class).
+  if (routing) request.log[level]({ statusCode: status }, msg)
+  else write(request, level, thrown, { statusCode: status }, msg)
 }
 
 /** Logs a failure of the error handling itself (a handler that threw, a template that failed). */

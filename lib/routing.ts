@@ -44,21 +44,25 @@ export function allowedMethods (instance: FastifyInstance, index: MethodIndex, m
 }
 
 /**
- * The error of every routing 404, made once: most unknown URLs (bots, scanners) get the default
- * response, which only reads it, and an exception made per request was the largest cost of our own
- * on that path (issue 6). lib/dispatch.ts gives a handler, a template or a reporter a
- * `new NotFound()` of its own instead, so no code of the app's shares or changes this one.
+ * The errors of routing misses, made once: most unknown URLs and wrong methods (bots, scanners) get
+ * the default response, which only reads the error's class facts, and an exception made per request
+ * (a native `Error`) was the largest cost of our own on those paths (issue 6). A 405's `Allow` comes
+ * from the request's own methods, never from this shared instance. lib/dispatch.ts gives a handler, a
+ * template or a reporter an exception of its own instead (`routingException`), so no code of the
+ * app's shares or changes these.
  */
 export const UNKNOWN_URL: NotFound = new NotFound()
+/** The shared stand-in of every routing 405 (see UNKNOWN_URL). */
+export const WRONG_METHOD: MethodNotAllowed = new MethodNotAllowed()
 
-/**
- * The error for a request no route matched: 405 with `Allow` when the path exists under other
- * methods (Fastify alone answers 404 there), else 404.
- */
-export function routingError (instance: FastifyInstance, index: MethodIndex, request: FastifyRequest): NotFound | MethodNotAllowed {
-  const allowed = allowedMethods(instance, index, request.method, request.url)
-  if (allowed.length > 0) return new MethodNotAllowed(undefined, { validMethods: allowed })
-  return UNKNOWN_URL
+/** The shared stand-in for a routing miss: 405 when the path is served under other methods, else 404. */
+export function standIn (allowed: readonly string[]): NotFound | MethodNotAllowed {
+  return allowed.length > 0 ? WRONG_METHOD : UNKNOWN_URL
+}
+
+/** A routing miss's own exception, for code that will see or keep it. */
+export function routingException (allowed: readonly string[]): NotFound | MethodNotAllowed {
+  return allowed.length > 0 ? new MethodNotAllowed(undefined, { validMethods: [...allowed] }) : new NotFound()
 }
 
 /** A function Fastify calls for requests no route matched. */

@@ -446,6 +446,27 @@ t.test('loggers that fail', async (t) => {
     t.equal((await within(app.inject('/missing'))).statusCode, 404, 'the app keeps serving')
   })
 
+  fault(t, 'a logger that throws on the routing 404/405 line: raw 500, the failure logged at error, no hang', async (t) => {
+    // Routing lines at warn, and a stream that fails on warn lines only: Fastify's own request lines
+    // (info) go through, and so does the error line that says what happened.
+    const lines: Array<{ level: number, msg: string, err?: { message?: string } }> = []
+    const stream = {
+      write (line: string) {
+        if (line.includes('"level":40')) throw new Error('disk full')
+        lines.push(JSON.parse(line))
+      }
+    }
+    const app = Fastify({ logger: { level: 'info', stream } })
+    await app.register(flaskErrors, { notFoundLogLevel: 'warn' })
+    app.get('/page', () => 'page')
+    for (const [method, url] of [['GET', '/missing'], ['DELETE', '/page']] as const) {
+      isGeneric500(t, await within(app.inject({ method, url, headers: API })), /disk full/)
+    }
+    const failures = lines.filter((l) => l.level === LEVEL.error)
+    t.same(failures.map((l) => l.msg), ['GET /missing: fastify-flask-errors failed while answering an error', 'DELETE /page: fastify-flask-errors failed while answering an error'])
+    t.same(failures.map((l) => l.err?.message), ['disk full', 'disk full'])
+  })
+
   fault(t, 'a broken logger while an async handler fails: the raw 500 from the promise callback', async (t) => {
     const { app, warnings } = await brokenLogger(t, () => 'a string, not an error')
     app.errorhandler(410)(async () => { throw new Error('secret') })

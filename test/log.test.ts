@@ -143,6 +143,8 @@ t.test('logError', async (t) => {
     const routing = await linesOf((request) => logError(request, new Error('nope'), 404, true, levels))
     t.same(routing.lines.map((line) => line.level), [LEVEL.debug])
     t.equal(routing.lines[0].statusCode, 404)
+    t.notOk('err' in routing.lines[0], 'a routing miss is no error of the app: no err, like Fastify\'s own not-found line')
+    t.ok('err' in plain.lines[0], 'other errors carry theirs')
     for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const) {
       const { lines } = await linesOf((request) => logError(request, new Error('x'), 409, false, { logLevel: level, notFoundLogLevel: 'info' }))
       t.same(lines.map((line) => line.level), [LEVEL[level]], level)

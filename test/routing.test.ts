@@ -196,8 +196,8 @@ t.test('routing errors negotiate like any error', async (t) => {
   t.equal(html.headers.vary, 'Accept')
 })
 
-t.test('routing 404s: app code never shares the error the default response reads', async (t) => {
-  const { UNKNOWN_URL } = await import('../lib/routing.js')
+t.test('routing 404s and 405s: app code never shares the error the default response reads', async (t) => {
+  const { UNKNOWN_URL, WRONG_METHOD } = await import('../lib/routing.js')
   const view = (await import('@fastify/view')).default
   const ejs = (await import('ejs')).default
 
@@ -223,6 +223,47 @@ t.test('routing 404s: app code never shares the error the default response reads
     t.equal(plain.statusCode, 404)
     t.notOk('x-changed-by-handler' in plain.headers, "the handler's change did not reach the default response")
     t.same(UNKNOWN_URL.headers, {}, 'the shared error is unchanged')
+  })
+
+  t.test('a 405 handler gets a MethodNotAllowed of its own, with the methods of its own path', async (t) => {
+    const { app } = await build()
+    const seen: MethodNotAllowed[] = []
+    app.get('/one', () => 'one')
+    app.post('/two', () => 'two')
+    app.errorhandler(405)((error) => {
+      const own = error as MethodNotAllowed
+      seen.push(own)
+      own.headers['X-Changed-By-Handler'] = 'yes'
+      return [{ allow: own.validMethods }, 405]
+    })
+    await app.ready()
+    const one = await app.inject({ method: 'DELETE', url: '/one', headers: API })
+    t.same(one.json(), { allow: ['GET', 'HEAD'] })
+    t.equal(one.headers.allow, 'GET, HEAD')
+    const two = await app.inject({ method: 'DELETE', url: '/two', headers: API })
+    t.same(two.json(), { allow: ['POST'] })
+    t.equal(two.headers.allow, 'POST')
+    t.equal(seen.length, 2)
+    t.ok(seen[0] instanceof MethodNotAllowed)
+    t.not(seen[0], seen[1], 'one error per request')
+    t.not(seen[0], WRONG_METHOD, 'never the shared one')
+    t.same(WRONG_METHOD.headers, {}, 'the shared error is unchanged')
+    t.same(WRONG_METHOD.validMethods, [])
+  })
+
+  t.test('the default 405 takes Allow from its own path, never from the shared error', async (t) => {
+    const { app } = await build()
+    app.get('/one', () => 'one')
+    app.put('/two', () => 'two')
+    await app.ready()
+    const one = await app.inject({ method: 'POST', url: '/one?x=1', headers: API })
+    t.equal(one.statusCode, 405)
+    t.equal(one.headers.allow, 'GET, HEAD')
+    t.same(one.json(), { statusCode: 405, error: 'Method Not Allowed', message: 'This method is not allowed for this address.', requestId: one.json().requestId })
+    const two = await app.inject({ method: 'POST', url: '/two', headers: BROWSER })
+    t.equal(two.headers.allow, 'PUT')
+    t.match(two.body, /<h1>Method Not Allowed<\/h1>/)
+    t.same(WRONG_METHOD.headers, {})
   })
 
   t.test('a reporter and a template get their own too', async (t) => {
@@ -263,5 +304,28 @@ t.test('routing 404s: app code never shares the error the default response reads
     t.same(res.json(), { failed: true })
     t.ok(cause instanceof NotFound, 'the cause is the 404 being answered')
     t.not(cause, UNKNOWN_URL, 'but not the shared instance')
+  })
+
+  t.test('when sending the default 405 fails, the cause is a MethodNotAllowed of its own with its methods', async (t) => {
+    const { app, logs } = await build()
+    let cause: unknown
+    app.errorhandler(500)((error) => {
+      cause = (error as Error).cause
+      return { failed: true }
+    })
+    app.get('/page', () => 'page')
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (reply.statusCode === 405) throw new Error('onSend failed')
+      return payload
+    })
+    await app.ready()
+    const res = await app.inject({ method: 'PATCH', url: '/page', headers: API })
+    t.equal(res.statusCode, 500)
+    t.same(res.json(), { failed: true })
+    t.ok(cause instanceof MethodNotAllowed)
+    t.not(cause, WRONG_METHOD)
+    t.same((cause as MethodNotAllowed).validMethods, ['GET', 'HEAD'])
+    const failure = logs.find((l) => /default error response failed/.test(String(l.msg)))
+    t.match(failure?.originalError, { type: 'MethodNotAllowed', message: 'This method is not allowed for this address.' }, 'the log line names the 405 being answered')
   })
 })
