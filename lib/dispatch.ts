@@ -6,7 +6,7 @@
  * even sending fails — a raw 500 written past Fastify's hooks. Nothing is thrown out of here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { HTTPException, InternalServerError, NotFound } from './exceptions.js'
+import { HTTPException, InternalServerError } from './exceptions.js'
 import { applyHeaders } from './headers.js'
 import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
