@@ -153,6 +153,20 @@ async function withPlugin (): Promise<FastifyInstance> {
   return fastify
 }
 
+/** The error the floor scenarios (f) and (g) throw: a plain app's own 410, as issue 6's third row. */
+class StacklessGone extends Error {
+  readonly statusCode = 410
+}
+
+/** A route handler throwing a `StacklessGone` made with no stack (the stack limit lowered around it). */
+function throwStacklessGone (): never {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  const error = new StacklessGone(GONE_TEXT)
+  Error.stackTraceLimit = limit
+  throw error
+}
+
 function addAbortRoute (fastify: FastifyInstance): void {
   fastify.get('/gone', (request, reply) => reply.abort(410))
 }
@@ -335,22 +349,13 @@ export const scenarios: readonly Scenario[] = [
     build: async () => {
       // The floor under any thrown error: Fastify's error path with no stack to capture (the third
       // row of issue 6's table). What the plugin adds is what it costs beyond this.
-      class GoneError extends Error {
-        readonly statusCode = 410
-      }
       const fastify = app()
-      fastify.setErrorHandler<GoneError>((error, request, reply) => reply.code(error.statusCode).send({
+      fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode).send({
         statusCode: error.statusCode,
         error: STATUS_CODES[error.statusCode],
         message: error.message
       }))
-      fastify.get('/gone', () => {
-        const limit = Error.stackTraceLimit
-        Error.stackTraceLimit = 0
-        const error = new GoneError(GONE_TEXT)
-        Error.stackTraceLimit = limit
-        throw error
-      })
+      fastify.get('/gone', throwStacklessGone)
       return fastify
     }
   },
@@ -416,12 +421,9 @@ export const scenarios: readonly Scenario[] = [
     build: async ({ views }) => {
       // The floor under a template error page: the hand-written version of the plugin's template
       // path (issue 6's fourth row, without the stack). What the plugin adds is what it costs beyond this.
-      class GoneError extends Error {
-        readonly statusCode = 410
-      }
       const fastify = app()
       await addView(fastify, views)
-      fastify.setErrorHandler<GoneError>((error, request, reply) => {
+      fastify.setErrorHandler<StacklessGone>((error, request, reply) => {
         const query = request.url.indexOf('?')
         return reply.code(error.statusCode).view(TEMPLATE, {
           error,
@@ -433,13 +435,7 @@ export const scenarios: readonly Scenario[] = [
           debug: false
         })
       })
-      fastify.get('/gone', () => {
-        const limit = Error.stackTraceLimit
-        Error.stackTraceLimit = 0
-        const error = new GoneError(GONE_TEXT)
-        Error.stackTraceLimit = limit
-        throw error
-      })
+      fastify.get('/gone', throwStacklessGone)
       return fastify
     }
   },

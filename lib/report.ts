@@ -134,7 +134,6 @@ export function errorClass (value: unknown): string {
   }
 }
 
-
 /** The message of a thrown value; the value itself as a string when it is not an error. */
 export function errorMessage (value: unknown): string {
   try {

@@ -4,6 +4,7 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import flaskErrors, {
   FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, HTTPException, NotFound, frameworkErrors
 } from '../index.js'
@@ -120,6 +121,35 @@ t.test('a line below the logger level is not built at all', async (t) => {
   await app.inject('/bad')
   await app.inject('/crash')
   t.same(logs.map((l) => l.msg), ['GET /crash answered 500'])
+})
+
+t.test('a logger that says a level is off is not called for it (the line is not built)', async (t) => {
+  // pino drops a disabled line by itself, so the test above cannot tell whether it was built: this
+  // logger records every call, and says only warn and above are on.
+  const calls: Array<{ level: string, msg: unknown }> = []
+  const on = new Set(['warn', 'error', 'fatal'])
+  const record = (level: string) => (object: unknown, msg?: unknown): void => { calls.push({ level, msg }) }
+  const logger = {
+    level: 'warn',
+    isLevelEnabled: (level: string) => on.has(level),
+    child: () => logger,
+    fatal: record('fatal'),
+    error: record('error'),
+    warn: record('warn'),
+    info: record('info'),
+    debug: record('debug'),
+    trace: record('trace'),
+    silent: () => {}
+  }
+  const app = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger })
+  await app.register(flaskErrors)
+  app.get('/bad', (request, reply) => reply.abort(400))
+  app.get('/crash', async () => { throw new Error('boom') })
+  await app.inject('/bad')
+  await app.inject('/missing')
+  await app.inject('/crash')
+  const ours = calls.filter((call) => typeof call.msg === 'string' && call.msg.includes(' answered '))
+  t.same(ours, [{ level: 'error', msg: 'GET /crash answered 500' }])
 })
 
 t.test('frameworkErrors routes malformed URLs into the handlers', async (t) => {
