@@ -14,6 +14,7 @@ import { resolve, sep } from 'node:path'
 import createError from '@fastify/error'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify'
 import { NotFound, statusClasses } from './exceptions.js'
+import { DeadlineWatch } from './deadlines.js'
 import type { ContextOptions } from './options.js'
 import type { ErrorView } from './pages.js'
 import type { Registry } from './registry.js'
@@ -212,47 +213,8 @@ export function templateContext (error: unknown, view: ErrorView, debug: boolean
 /** Called once per render: with the HTML, or with `undefined` and why there is none. */
 export type RenderDone = (html: string | undefined, failure?: unknown) => void
 
-/** One render in flight: when it must have finished, and whom to tell. */
-interface Render {
-  readonly page: string
-  readonly deadline: number
-  readonly done: RenderDone
-}
-
-/**
- * Renders in flight, checked by one shared timer instead of a timer per render: arming and clearing
- * a `setTimeout` for every error page cost more than the rest of our part of the render (issue 6).
- * The timer runs only while renders are in flight, ten times per limit, so a render is cut off
- * between one and 1.1 limits after it started.
- */
-const inFlight = new Set<Render>()
-let sweeper: ReturnType<typeof setInterval> | undefined
-
-function watch (render: Render): void {
-  inFlight.add(render)
-  if (sweeper === undefined) {
-    // Not unref'd: a request waits on the render (an injected one has no socket to keep the process up).
-    sweeper = setInterval(sweep, Math.max(10, templateRender.timeoutMs / 10))
-  }
-}
-
-function sweep (): void {
-  const now = Date.now()
-  for (const render of inFlight) {
-    if (render.deadline <= now) settle(render, undefined, new Error(`template ${render.page} did not render within ${templateRender.timeoutMs} ms`))
-  }
-  if (inFlight.size === 0) {
-    clearInterval(sweeper)
-    sweeper = undefined
-  }
-}
-
-function settle (render: Render, html: string | undefined, failure?: unknown): void {
-  // Settled means no longer in flight: a render that finishes after it was cut off (or is cut off
-  // after it finished) is told nothing.
-  if (!inFlight.delete(render)) return
-  render.done(html, failure)
-}
+/** Renders in flight, cut off at `templateRender.timeoutMs`. */
+const renders = new DeadlineWatch(() => templateRender.timeoutMs)
 
 /**
  * Renders `page` to a string through `reply.viewAsync` (so `defaultContext`, `reply.locals` and the
@@ -267,19 +229,20 @@ export function renderTemplate (reply: FastifyReply, page: string, context: Temp
     done(undefined, new TypeError('reply.viewAsync is not a function: @fastify/view is not registered in this context'))
     return
   }
-  const render: Render = { page, deadline: Date.now() + templateRender.timeoutMs, done }
-  watch(render)
+  // Told once: a render that finishes after it was cut off (or is cut off after it finished) is told nothing.
+  const deadline = renders.watch(() => { done(undefined, new Error(`template ${page} did not render within ${templateRender.timeoutMs} ms`)) })
+  const settle = (html: string | undefined, failure?: unknown): void => { if (renders.release(deadline)) done(html, failure) }
   let rendering: unknown
   try {
     rendering = (viewAsync as ViewFunction).call(reply, page, context)
   } catch (failure) {
-    settle(render, undefined, failure)
+    settle(undefined, failure)
     return
   }
   Promise.resolve(rendering).then((html) => {
-    if (typeof html === 'string') settle(render, html)
-    else settle(render, undefined, new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))
-  }, (failure: unknown) => { settle(render, undefined, failure) })
+    if (typeof html === 'string') settle(html)
+    else settle(undefined, new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))
+  }, (failure: unknown) => { settle(undefined, failure) })
 }
 
 /** A preview route's `:status`: an HTTP error status that has a class, else undefined. */

@@ -255,6 +255,21 @@ t.test('renderTemplate tells its caller exactly once, whatever the view function
   t.match((why as Error).message, 'reply.viewAsync is not a function')
 })
 
+t.test('a render started while a late one is cut off (the 500 page for it) is watched too', async (t) => {
+  const saved = templateRender.timeoutMs
+  templateRender.timeoutMs = 40
+  t.teardown(() => { templateRender.timeoutMs = saved })
+  const context: TemplateContext = { error: null, status: 500, name: 'Internal Server Error', description: 'd', path: '/', requestId: 'r', debug: false }
+  const never = ({ viewAsync: () => new Promise(() => {}) }) as unknown as FastifyReply
+  // Unwatched, the second render would never be told, and this test would time out.
+  const told = await new Promise<unknown[]>((resolve) => {
+    renderTemplate(never, 'errors/404.ejs', context, (html, failure) => {
+      renderTemplate(never, 'errors/500.ejs', context, (again, failureAgain) => { resolve([failure, failureAgain]) })
+    })
+  })
+  t.match(told, [{ message: 'template errors/404.ejs did not render within 40 ms' }, { message: 'template errors/500.ejs did not render within 40 ms' }])
+})
+
 t.test('a template still rendering when Fastify\'s handlerTimeout fails the request: one response, the late render dropped', async (t) => {
   const root = t.testdir({
     errors: {
