@@ -167,6 +167,23 @@ function throwStacklessGone (): never {
   throw error
 }
 
+/**
+ * Throws a `StacklessGone` and catches it in the same handler: the cost of one throw (and the
+ * construction) with nothing of Fastify's error path. Scenarios (h) and (i) send after it.
+ */
+function caughtStacklessGone (): StacklessGone {
+  try {
+    return throwStacklessGone()
+  } catch (caught) {
+    return caught as StacklessGone
+  }
+}
+
+/** The same 410 without a throw: an `HTTPException` handed to `reply.send`, Fastify's error path. */
+function addSendRoute (fastify: FastifyInstance, plugin: typeof import('fastify-flask-errors')): void {
+  fastify.get('/gone', (request, reply) => { reply.send(new plugin.Gone()) })
+}
+
 function addAbortRoute (fastify: FastifyInstance): void {
   fastify.get('/gone', (request, reply) => reply.abort(410))
 }
@@ -360,6 +377,37 @@ export const scenarios: readonly Scenario[] = [
     }
   },
   {
+    name: 'ref-catch-json',
+    title: '(h) plain: throw a stackless Error, catch it in the route, send json',
+    plugin: false,
+    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      // One throw and nothing else: no error path, no error handler. Whatever throws on the way to
+      // an error page pays at least this much.
+      const fastify = app()
+      fastify.get('/gone', (request, reply) => {
+        const error = caughtStacklessGone()
+        return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message })
+      })
+      return fastify
+    }
+  },
+  {
+    name: 'send-json',
+    title: 'reply.send(new Gone()) → default JSON (no throw)',
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      const fastify = await withPlugin()
+      addSendRoute(fastify, await loadPlugin())
+      return fastify
+    }
+  },
+  {
     name: 'ref-410-html',
     title: "(c) plain reply.code(410).send(the plugin's page bytes)",
     plugin: false,
@@ -383,6 +431,19 @@ export const scenarios: readonly Scenario[] = [
     build: async () => {
       const fastify = await withPlugin()
       addAbortRoute(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'send-html',
+    title: 'reply.send(new Gone()) → built-in HTML page (no throw)',
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone'),
+    build: async () => {
+      const fastify = await withPlugin()
+      addSendRoute(fastify, await loadPlugin())
       return fastify
     }
   },
@@ -436,6 +497,48 @@ export const scenarios: readonly Scenario[] = [
         })
       })
       fastify.get('/gone', throwStacklessGone)
+      return fastify
+    }
+  },
+  {
+    name: 'ref-catch-view',
+    title: `(i) plain: throw a stackless Error, catch it in the route, render ${TEMPLATE}`,
+    plugin: false,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    build: async ({ views }) => {
+      const fastify = app()
+      await addView(fastify, views)
+      fastify.get('/gone', (request, reply) => {
+        const error = caughtStacklessGone()
+        const query = request.url.indexOf('?')
+        return reply.code(error.statusCode).view(TEMPLATE, {
+          error,
+          status: error.statusCode,
+          name: STATUS_CODES[error.statusCode],
+          description: error.message,
+          path: query === -1 ? request.url : request.url.slice(0, query),
+          requestId: request.id,
+          debug: false
+        })
+      })
+      return fastify
+    }
+  },
+  {
+    name: 'send-template',
+    title: `reply.send(new Gone()) → ${TEMPLATE} (no throw)`,
+    plugin: true,
+    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    build: async ({ views }) => {
+      const plugin = await loadPlugin()
+      const fastify = app()
+      await addView(fastify, views)
+      await fastify.register(plugin.default)
+      addSendRoute(fastify, plugin)
       return fastify
     }
   },
@@ -523,10 +626,15 @@ export const targets: readonly Target[] = [
   { numerator: 'peer-sensible', denominator: 'ref-410-json', min: undefined, label: 'peer: @fastify/sensible + setErrorHandler vs plain (context)' },
   { numerator: 'ref-throw-json', denominator: 'ref-410-json', min: undefined, label: 'floor: stackless throw + hand-rolled setErrorHandler vs plain (context)' },
   { numerator: 'abort-json', denominator: 'ref-throw-json', min: undefined, label: 'reply.abort(410) default JSON vs that floor (context)' },
+  { numerator: 'ref-catch-json', denominator: 'ref-410-json', min: undefined, label: 'one stackless throw caught in the route, no error path, vs plain (context)' },
+  { numerator: 'send-json', denominator: 'ref-410-json', min: undefined, label: 'reply.send(new Gone()) default JSON, no throw, vs plain (context)' },
   { numerator: 'plugin-html', denominator: 'ref-410-html', min: 0.80, label: 'built-in HTML page vs the same bytes as a constant' },
+  { numerator: 'send-html', denominator: 'ref-410-html', min: undefined, label: 'reply.send(new Gone()) built-in page, no throw, vs the constant (context)' },
   { numerator: 'plugin-template', denominator: 'ref-view-200', min: 0.90, label: 'template error page vs the same template on a 200' },
   { numerator: 'ref-throw-view', denominator: 'ref-view-200', min: undefined, label: 'floor: stackless throw + setErrorHandler rendering the template vs the 200 (context)' },
   { numerator: 'plugin-template', denominator: 'ref-throw-view', min: undefined, label: 'template error page vs that floor (context)' },
+  { numerator: 'ref-catch-view', denominator: 'ref-view-200', min: undefined, label: 'one stackless throw caught in the route, then the template, vs the 200 (context)' },
+  { numerator: 'send-template', denominator: 'ref-view-200', min: undefined, label: 'reply.send(new Gone()) template page, no throw, vs the 200 (context)' },
   { numerator: 'plugin-404', denominator: 'ref-404', min: 0.90, label: 'routing 404 vs a custom setNotFoundHandler' },
   { numerator: 'plugin-405', denominator: 'ref-404', min: 0.85, label: '405 + Allow vs a custom setNotFoundHandler' },
   { numerator: 'growth-404-10000', denominator: 'growth-404-10', min: 1 / 1.2, label: 'routing 404: 10,000 routes vs 10 (cost ≤ 1.2×)' },

@@ -20,6 +20,35 @@ class UserNotFound extends NotFound {}
 class ConnectionError extends Error {}
 class ConnectionRefusedError extends ConnectionError {}
 
+t.test('an exception handed to reply.send, without a throw, is answered as an abort', async (t) => {
+  // The non-throwing form the README offers for hot error paths: Fastify's error path, so the same
+  // handlers, onError hooks, negotiation and log lines as `reply.abort`.
+  const { app, logs } = await build()
+  const hooked: unknown[] = []
+  app.addHook('onError', async (request, reply, error) => { hooked.push(error) })
+  app.errorhandler(Gone)((error) => ({ handled: (error as Gone).description }))
+  app.get('/sent', (request, reply) => { reply.send(new Gone('sent, not thrown')) })
+  app.get('/returned', async (request, reply) => await reply.send(new NotFound()))
+  app.get('/thrown', (request, reply) => reply.abort(404))
+
+  const sent = await app.inject('/sent')
+  t.equal(sent.statusCode, 410)
+  t.same(sent.json(), { handled: 'sent, not thrown' }, 'the class handler ran')
+  t.equal(hooked.length, 1, 'the onError hook saw it')
+  t.ok(hooked[0] instanceof Gone)
+
+  for (const headers of [API, BROWSER]) {
+    const returned = await app.inject({ url: '/returned', headers })
+    const thrown = await app.inject({ url: '/thrown', headers })
+    t.equal(returned.statusCode, 404)
+    t.equal(returned.headers['content-type'], thrown.headers['content-type'], `the same negotiated type for ${headers.accept}`)
+    t.equal(returned.body.replace(/req-\d+/g, 'req'), thrown.body.replace(/req-\d+/g, 'req'), 'the same default body')
+  }
+  const answered = (path: string): number => logs.filter((line) => line.msg === `GET ${path} answered 404`).length
+  t.equal(answered('/returned'), 2, 'logged as an abort is')
+  t.equal(answered('/thrown'), 2)
+})
+
 t.test('lookup phases', async (t) => {
   t.test('a specific class beats the status handler, and its subclass chain is walked most specific first', async (t) => {
     const { app } = await build()
