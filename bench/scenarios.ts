@@ -6,7 +6,7 @@
  * scenarios answer the same requests through fastify-flask-errors. Ratios compare them (bench/run.ts).
  */
 import { STATUS_CODES } from 'node:http'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 
 /** The request autocannon sends, and the one the validation step sends first. */
 export interface BenchRequest {
@@ -182,6 +182,32 @@ function caughtStacklessGone (): StacklessGone {
 /** The same 410 without a throw: an `HTTPException` handed to `reply.send`, Fastify's error path. */
 function addSendRoute (fastify: FastifyInstance, plugin: typeof import('fastify-flask-errors')): void {
   fastify.get('/gone', (request, reply) => { reply.send(new plugin.Gone()) })
+}
+
+/**
+ * The data the plain routes render the template with: what the plugin passes it for this 410
+ * (`error` is the thrown one on the error routes, null on the 200).
+ */
+function goneContext (request: FastifyRequest, error: StacklessGone | null): Record<string, unknown> {
+  const query = request.url.indexOf('?')
+  return {
+    error,
+    status: 410,
+    name: STATUS_CODES[410],
+    description: GONE_TEXT,
+    path: query === -1 ? request.url : request.url.slice(0, query),
+    requestId: request.id,
+    debug: false
+  }
+}
+
+/** An app with @fastify/view (registered first, as an app would) and the plugin. */
+async function withViewAndPlugin (views: string): Promise<{ fastify: FastifyInstance, plugin: typeof import('fastify-flask-errors') }> {
+  const plugin = await loadPlugin()
+  const fastify = app()
+  await addView(fastify, views)
+  await fastify.register(plugin.default)
+  return { fastify, plugin }
 }
 
 function addAbortRoute (fastify: FastifyInstance): void {
@@ -457,18 +483,7 @@ export const scenarios: readonly Scenario[] = [
     build: async ({ views }) => {
       const fastify = app()
       await addView(fastify, views)
-      fastify.get('/page', (request, reply) => {
-        const query = request.url.indexOf('?')
-        return reply.view(TEMPLATE, {
-          error: null,
-          status: 410,
-          name: 'Gone',
-          description: GONE_TEXT,
-          path: query === -1 ? request.url : request.url.slice(0, query),
-          requestId: request.id,
-          debug: false
-        })
-      })
+      fastify.get('/page', (request, reply) => reply.view(TEMPLATE, goneContext(request, null)))
       return fastify
     }
   },
@@ -484,18 +499,7 @@ export const scenarios: readonly Scenario[] = [
       // path (issue 6's fourth row, without the stack). What the plugin adds is what it costs beyond this.
       const fastify = app()
       await addView(fastify, views)
-      fastify.setErrorHandler<StacklessGone>((error, request, reply) => {
-        const query = request.url.indexOf('?')
-        return reply.code(error.statusCode).view(TEMPLATE, {
-          error,
-          status: error.statusCode,
-          name: STATUS_CODES[error.statusCode],
-          description: error.message,
-          path: query === -1 ? request.url : request.url.slice(0, query),
-          requestId: request.id,
-          debug: false
-        })
-      })
+      fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode).view(TEMPLATE, goneContext(request, error)))
       fastify.get('/gone', throwStacklessGone)
       return fastify
     }
@@ -512,16 +516,7 @@ export const scenarios: readonly Scenario[] = [
       await addView(fastify, views)
       fastify.get('/gone', (request, reply) => {
         const error = caughtStacklessGone()
-        const query = request.url.indexOf('?')
-        return reply.code(error.statusCode).view(TEMPLATE, {
-          error,
-          status: error.statusCode,
-          name: STATUS_CODES[error.statusCode],
-          description: error.message,
-          path: query === -1 ? request.url : request.url.slice(0, query),
-          requestId: request.id,
-          debug: false
-        })
+        return reply.code(error.statusCode).view(TEMPLATE, goneContext(request, error))
       })
       return fastify
     }
@@ -534,10 +529,7 @@ export const scenarios: readonly Scenario[] = [
     status: 410,
     check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
     build: async ({ views }) => {
-      const plugin = await loadPlugin()
-      const fastify = app()
-      await addView(fastify, views)
-      await fastify.register(plugin.default)
+      const { fastify, plugin } = await withViewAndPlugin(views)
       addSendRoute(fastify, plugin)
       return fastify
     }
@@ -550,10 +542,7 @@ export const scenarios: readonly Scenario[] = [
     status: 410,
     check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
     build: async ({ views }) => {
-      const plugin = await loadPlugin()
-      const fastify = app()
-      await addView(fastify, views)
-      await fastify.register(plugin.default)
+      const { fastify } = await withViewAndPlugin(views)
       addAbortRoute(fastify)
       return fastify
     }
