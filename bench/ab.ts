@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { scenarioNamed, type Scenario } from './scenarios.js'
+import { capturedPage, scenarioNamed, type Scenario } from './scenarios.js'
 
 interface AutocannonResult { requests: { total: number }, errors: number, timeouts: number, statusCodeStats: Record<string, { count: number }> }
 const require = createRequire(import.meta.url)
@@ -50,8 +50,8 @@ const children: ChildProcess[] = []
 process.on('exit', () => { for (const child of children) child.kill('SIGTERM') })
 
 /** Starts one scenario's server on CPU 0; resolves with its URL once it prints its port. */
-function start (scenario: Scenario): Promise<string> {
-  const child = spawn('taskset', ['-c', '0', process.execPath, SERVER, scenario.name], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS }, stdio: ['ignore', 'pipe', 'inherit'] })
+function start (scenario: Scenario, env: Record<string, string>): Promise<string> {
+  const child = spawn('taskset', ['-c', '0', process.execPath, SERVER, scenario.name], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   children.push(child)
   let out = ''
   return new Promise((resolve, reject) => {
@@ -81,10 +81,25 @@ function median (values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/**
+ * The constant-HTML reference (c) replays the plugin's own page, as in bench/run.ts: asked for once
+ * from a plugin-html server. Without it, the reference would send a placeholder of other bytes.
+ */
+async function pageEnv (): Promise<Record<string, string>> {
+  if (!scenarios.some((s) => s.name === 'ref-410-html')) return {}
+  const url = await start(scenarioNamed('plugin-html'), {})
+  const { method, path, headers } = scenarioNamed('plugin-html').request
+  const response = await fetch(url + path, { method, headers })
+  const page = capturedPage({ status: response.status, headers: response.headers, body: await response.text() })
+  for (const child of children.splice(0)) child.kill('SIGTERM')
+  return { BENCH_HTML_PAGE: JSON.stringify(page) }
+}
+
 async function main (): Promise<void> {
   // The load generator on the other core, as bench/run.ts does (servers: CPU 0).
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
-  const urls = await Promise.all(scenarios.map(start))
+  const env = await pageEnv()
+  const urls = await Promise.all(scenarios.map(async (s) => await start(s, env)))
   await Promise.all(scenarios.map(async (s, i) => await load(s, urls[i], 2)))
   const ratios: number[][] = scenarios.map(() => [])
   for (let round = 0; round < rounds; round++) {

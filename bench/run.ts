@@ -24,7 +24,7 @@ import { cpus, setPriority, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario } from './scenarios.js'
+import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario } from './scenarios.js'
 
 // ---------------------------------------------------------------------------------------------
 // autocannon (no type declarations ship with it: the part we use, typed here)
@@ -296,19 +296,8 @@ async function ask (server: Server): Promise<Answer> {
   return { status: response.status, headers: response.headers, body: await response.text() }
 }
 
-/** Headers of the plugin's page that the constant reference replays (not framing or per-response ones). */
-const REPLAYED_HEADERS = ['content-type', 'content-security-policy', 'x-content-type-options', 'vary', 'cache-control']
-
 async function capturePage (server: Server): Promise<CapturedPage> {
-  const answer = await ask(server)
-  const problem = server.scenario.check(answer)
-  if (problem !== undefined) throw new Error(`${server.scenario.name}: cannot capture the built-in page: ${problem}`)
-  const headers: Record<string, string> = {}
-  for (const name of REPLAYED_HEADERS) {
-    const value = answer.headers.get(name)
-    if (value !== null) headers[name] = value
-  }
-  return { body: answer.body, headers }
+  return capturedPage(await ask(server))
 }
 
 // ---------------------------------------------------------------------------------------------

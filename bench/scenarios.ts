@@ -61,6 +61,24 @@ const TEMPLATE = 'errors/410.ejs'
 /** Only bench/views/partials/footer.ejs prints this: proof the template, not the built-in page, answered. */
 const TEMPLATE_MARK = 'data-bench-template'
 
+/** Headers of the plugin's page that the constant reference replays (not framing or per-response ones). */
+const REPLAYED_HEADERS = ['content-type', 'content-security-policy', 'x-content-type-options', 'vary', 'cache-control']
+
+/**
+ * The page the constant-HTML reference (c) replays, from plugin-html's validated answer: its body and
+ * the headers that shape it, so the reference sends the same bytes.
+ */
+export function capturedPage (answer: Answer): CapturedPage {
+  const problem = scenarioNamed('plugin-html').check(answer)
+  if (problem !== undefined) throw new Error(`plugin-html: cannot capture the built-in page: ${problem}`)
+  const headers: Record<string, string> = {}
+  for (const name of REPLAYED_HEADERS) {
+    const value = answer.headers.get(name)
+    if (value !== null) headers[name] = value
+  }
+  return { body: answer.body, headers }
+}
+
 /** Placeholder for the built-in page until the plugin can be asked for its bytes. */
 const PLACEHOLDER_PAGE: CapturedPage = {
   body: '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>410 Gone</title>' +
