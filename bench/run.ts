@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: autocannon against each scenario of bench/scenarios.ts, each in its own server
- * process on 127.0.0.1, reported as req/s ratios against plain-Fastify references of the same run.
+ * process on 127.0.0.1, reported as req/s ratios against plain-Fastify references of the same run,
+ * then every target measured once more side by side on one core (bench/same-core.ts).
  *
  * Honesty rules: every scenario gets the same connections, pipelining and duration; scenarios
  * alternate over rounds (rotated and reversed order); the table shows medians over rounds (leaving
@@ -13,6 +14,8 @@
  * Flags: --rounds 5 --duration 5 --warmup 2 --connections 10 --pipelining 1
  *        --retries 1 --max-wait 15 --noise-budget 180   (shared machines: see waitForQuiet)
  *        --nice N   (root: raise the bench's CPU priority by N over other jobs on a shared machine)
+ *        --ab-rounds 6 --ab-duration 3   (the same-core A/B of every target that ends the run;
+ *                                         --ab-rounds 0 leaves it out)
  *        --only name,name   --skip name,name   --list
  *        --profile name[,name]  (run those scenarios once under `node --cpu-prof` and print the
  *                                functions that take the server's time, instead of the table)
@@ -24,7 +27,8 @@ import { cpus, setPriority, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario } from './scenarios.js'
+import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario, type Target } from './scenarios.js'
+import { median, roundRatios, sameCore, type RoundRates } from './same-core.js'
 
 // ---------------------------------------------------------------------------------------------
 // autocannon (no type declarations ship with it: the part we use, typed here)
@@ -69,6 +73,8 @@ const { values: flags } = parseArgs({
     'max-wait': { type: 'string', default: '15' },
     'noise-budget': { type: 'string', default: '180' },
     nice: { type: 'string', default: '0' },
+    'ab-rounds': { type: 'string', default: '6' },
+    'ab-duration': { type: 'string', default: '3' },
     only: { type: 'string' },
     skip: { type: 'string' },
     profile: { type: 'string' },
@@ -117,6 +123,9 @@ for (const key of ['max-wait', 'noise-budget'] as const) {
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} must be a number of seconds ≥ 0, got "${flags[key] ?? ''}"`)
 }
 if (!Number.isInteger(settings.retries) || settings.retries < 0) throw new Error(`--retries must be a whole number, got "${flags.retries ?? ''}"`)
+const abRounds = Number(flags['ab-rounds'])
+if (!Number.isInteger(abRounds) || abRounds < 0) throw new Error(`--ab-rounds must be a whole number (0: no same-core A/B), got "${flags['ab-rounds'] ?? ''}"`)
+const abDuration = positive('ab-duration', flags['ab-duration'], true)
 
 function names (raw: string | undefined): string[] {
   return raw === undefined ? [] : raw.split(',').map((n) => n.trim()).filter((n) => n !== '').map((n) => scenarioNamed(n).name)
@@ -356,12 +365,6 @@ function loadProblem (scenario: Scenario, result: AutocannonResult): string | un
   return undefined
 }
 
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
-
 /** Round r's order: the list rotated by r, reversed on odd rounds, so no scenario always goes first or last. */
 function orderFor<T> (list: readonly T[], round: number): T[] {
   const shift = list.length === 0 ? 0 : (round * 3) % list.length
@@ -456,6 +459,63 @@ function markdown (reports: Map<string, ScenarioReport>, checks: TargetReport[],
     }
   }
   if (notes.length > 0) lines.push('', ...notes.map((n) => `> ${n}`))
+  return lines.join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Same-core A/B of the targets: the alternating rounds above measure each server alone on its core,
+// as issue 6 asks, but on a shared VM a target's verdict there depends on which 5-second windows the
+// neighbours were busy in. The same ratios measured side by side (bench/same-core.ts) repeat within
+// ±2–3 %, so the run ends with them and says which targets hold by that measure too.
+
+interface SameCoreCheck extends Target {
+  median: number | undefined
+  rounds: number[]
+  holds: boolean | undefined
+}
+
+/** The targets' scenarios in groups that share a reference (connected by targets), in scenario order. */
+function targetGroups (measured: ReadonlySet<string>): Scenario[][] {
+  const group = new Map<string, Set<string>>()
+  for (const t of targets) {
+    if (!measured.has(t.numerator) || !measured.has(t.denominator)) continue
+    const a = group.get(t.numerator) ?? new Set([t.numerator])
+    const b = group.get(t.denominator) ?? new Set([t.denominator])
+    const merged = a === b ? a : new Set([...a, ...b])
+    for (const name of merged) group.set(name, merged)
+  }
+  const distinct = [...new Set(group.values())]
+  return distinct.map((names) => scenarios.filter((s) => names.has(s.name)))
+}
+
+async function sameCoreChecks (measured: ReadonlySet<string>): Promise<SameCoreCheck[]> {
+  const rates = new Map<string, readonly number[]>()
+  for (const group of targetGroups(measured)) {
+    console.log(`
+same-core A/B: ${group.map((s) => s.name).join(', ')}`)
+    const groupRates: RoundRates = await sameCore(group, { rounds: abRounds, duration: abDuration, connections: settings.connections }, (line) => { console.log(line) })
+    for (const [name, list] of groupRates) rates.set(name, list)
+  }
+  return targets.filter((t) => rates.has(t.numerator) && rates.has(t.denominator)).map((t) => {
+    const list = roundRatios(rates, t.numerator, t.denominator)
+    const value = list.length === 0 ? undefined : median(list)
+    return { ...t, median: value, rounds: list, holds: t.min === undefined || value === undefined ? undefined : value >= t.min }
+  })
+}
+
+function sameCoreMarkdown (checks: readonly SameCoreCheck[]): string {
+  const lines = [
+    `Same-core A/B (each group's servers side by side on CPU 0, ${abRounds} rounds × ${abDuration} s, ${settings.connections} connections each; ratio = req/s ÷ the reference's in the same seconds; see bench/same-core.ts):`,
+    '',
+    '| ratio | median | rounds min–max | target | holds |',
+    '|---|---:|---:|---:|:---:|'
+  ]
+  for (const c of checks) {
+    const range = c.rounds.length === 0 ? '' : `${Math.min(...c.rounds).toFixed(2)}–${Math.max(...c.rounds).toFixed(2)}`
+    lines.push(`| ${c.label} | ${c.median === undefined ? 'n/a' : `${c.median.toFixed(3)}×`} | ${range} | ${c.min === undefined ? 'info' : `≥ ${c.min.toFixed(3)}×`} | ${c.holds === undefined ? '' : c.holds ? '✓' : '✗'} |`)
+  }
+  const scored = checks.filter((c) => c.min !== undefined)
+  lines.push('', `Targets held by the same-core A/B: ${scored.filter((c) => c.holds === true).length} of ${scored.length}.`)
   return lines.join('\n')
 }
 
@@ -751,12 +811,16 @@ async function main (): Promise<void> {
   if (loadBoundNotes.length > 0) notes.push(`servers below 90 % of their core with autocannon saturated — the load generator is the bottleneck, so their req/s is a lower bound: ${loadBoundNotes.join(', ')}.`)
   if (noiseSpent > 0) notes.push(`spent ${fmt(noiseSpent)} s waiting for other processes to leave the CPUs alone and re-measuring disturbed rounds (budget ${settings.noiseBudget} s).`)
   const checks = targetReports(reports)
-  const table = markdown(reports, checks, header, notes)
+  const measured = new Set([...reports.values()].filter((r) => r.failed === undefined && r.median !== undefined).map((r) => r.name))
+  let abChecks: SameCoreCheck[] = []
+  if (abRounds > 0 && pinned) abChecks = await sameCoreChecks(measured)
+  else if (abRounds > 0) notes.push('no same-core A/B: it needs the servers on one core and the load generator on another (taskset, 2 cores).')
+  const table = markdown(reports, checks, header, notes) + (abChecks.length === 0 ? '' : `\n\n${sameCoreMarkdown(abChecks)}`)
   console.log(`\n${table}\n`)
 
   mkdirSync(RESULTS, { recursive: true })
   const stamp = date.toISOString().replace(/[:.]/g, '-')
-  const json = { date: date.toISOString(), machine: { cpu: cpus()[0]?.model, nproc: cores, pinned }, versions: { node: process.version, fastify: versionOf('fastify'), view: versionOf('@fastify/view'), ejs: versionOf('ejs'), sensible: versionOf('@fastify/sensible'), autocannon: versionOf('autocannon') }, commit: gitCommit(), settings, scenarios: [...reports.values()], targets: checks, notes }
+  const json = { date: date.toISOString(), machine: { cpu: cpus()[0]?.model, nproc: cores, pinned }, versions: { node: process.version, fastify: versionOf('fastify'), view: versionOf('@fastify/view'), ejs: versionOf('ejs'), sensible: versionOf('@fastify/sensible'), autocannon: versionOf('autocannon') }, commit: gitCommit(), settings, scenarios: [...reports.values()], targets: checks, sameCore: { rounds: abRounds, duration: abDuration, targets: abChecks }, notes }
   writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(json, null, 2) + '\n')
   writeFileSync(join(RESULTS, `bench-${stamp}.md`), table + '\n')
   console.log(`results: ${join('bench/results', `bench-${stamp}.json`)} and .md (${readdirSync(RESULTS).length} files in bench/results)`)

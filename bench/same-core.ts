@@ -1,0 +1,119 @@
+/**
+ * The same-core A/B measurement, used by `npm run bench:ab` (bench/ab.ts) and by `npm run bench`
+ * after its alternating rounds (bench/run.ts).
+ *
+ * Every scenario of a group runs its server on CPU 0 at the same time, each loaded by its own
+ * autocannon from CPU 1 (the caller pins itself there). With all of them busy, the scheduler gives
+ * each an equal share of the core, so each one's req/s is inversely proportional to its CPU cost
+ * per request, and whatever else the machine does in that second slows all of them alike. On this VM,
+ * where the alternating rounds swing ±10 % with the neighbours, the medians here repeat within
+ * ±2–3 % (a scenario against a second copy of itself: medians 0.99–1.01×).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { capturedPage, scenarioNamed, type Scenario } from './scenarios.js'
+
+interface AutocannonResult { requests: { total: number }, errors: number, timeouts: number, statusCodeStats: Record<string, { count: number }> }
+const require = createRequire(import.meta.url)
+const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SERVER = fileURLToPath(new URL('./.js/server.js', import.meta.url))
+const VIEWS = fileURLToPath(new URL('./views', import.meta.url))
+
+/** How long and how hard a group is measured. */
+export interface SameCoreSettings {
+  readonly rounds: number
+  /** Seconds per round. */
+  readonly duration: number
+  /** Connections per autocannon (one autocannon per server). */
+  readonly connections: number
+}
+
+/** Each scenario's req/s per round, in the order of the group. */
+export type RoundRates = ReadonlyMap<string, readonly number[]>
+
+const children = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of children) child.kill('SIGTERM') })
+
+/** Starts one scenario's server on CPU 0; resolves with its URL once it prints its port. */
+function start (scenario: Scenario, env: Record<string, string>): Promise<{ url: string, child: ChildProcess }> {
+  if (!existsSync(SERVER)) return Promise.reject(new Error(`${SERVER} is missing: the bench commands compile the servers first (npm run build:bench)`))
+  const child = spawn('taskset', ['-c', '0', process.execPath, SERVER, scenario.name], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  children.add(child)
+  child.once('exit', () => { children.delete(child) })
+  let out = ''
+  return new Promise((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk
+      const port = /BENCH_READY (\d+)/.exec(out)?.[1]
+      if (port !== undefined) resolve({ url: `http://127.0.0.1:${port}`, child })
+    })
+    child.once('exit', (code) => { reject(new Error(`${scenario.name}: server exited (${String(code)}) before it was ready`)) })
+  })
+}
+
+/** Loads one server for `seconds`; its req/s, or an error when any answer was not the expected one. */
+async function load (scenario: Scenario, url: string, seconds: number, connections: number): Promise<number> {
+  const { method, path, headers } = scenario.request
+  const result = await autocannon({ url: url + path, method, headers, connections, duration: seconds })
+  const wrong = Object.entries(result.statusCodeStats).reduce((sum, [code, stat]) => Number(code) === scenario.status ? sum : sum + stat.count, 0)
+  if (result.requests.total === 0 || result.errors > 0 || result.timeouts > 0 || wrong > 0) {
+    throw new Error(`${scenario.name}: ${result.requests.total} answers, ${result.errors} connection errors, ${result.timeouts} timeouts, ${wrong} with another status than ${scenario.status}`)
+  }
+  return result.requests.total / seconds
+}
+
+/**
+ * The environment that makes the constant-HTML reference (c) replay the plugin's own page, asked
+ * for once from a plugin-html server; empty when `group` does not have that reference.
+ */
+export async function pageEnv (group: readonly Scenario[]): Promise<Record<string, string>> {
+  if (!group.some((s) => s.name === 'ref-410-html')) return {}
+  const plugin = scenarioNamed('plugin-html')
+  const { url, child } = await start(plugin, {})
+  try {
+    const { method, path, headers } = plugin.request
+    const response = await fetch(url + path, { method, headers })
+    return { BENCH_HTML_PAGE: JSON.stringify(capturedPage({ status: response.status, headers: response.headers, body: await response.text() })) }
+  } finally {
+    child.kill('SIGTERM')
+  }
+}
+
+/**
+ * Measures `group` side by side on CPU 0 and stops its servers: each scenario's req/s per round.
+ * `onRound` gets a line per round, for progress.
+ */
+export async function sameCore (group: readonly Scenario[], settings: SameCoreSettings, onRound: (line: string) => void = () => {}): Promise<RoundRates> {
+  const env = await pageEnv(group)
+  const servers = await Promise.all(group.map(async (s) => await start(s, env)))
+  try {
+    await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, 2, settings.connections)))
+    const rates = group.map((): number[] => [])
+    for (let round = 0; round < settings.rounds; round++) {
+      const measured = await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, settings.duration, settings.connections)))
+      measured.forEach((rate, i) => { rates[i].push(rate) })
+      onRound(`same-core round ${round + 1}/${settings.rounds}  ${measured.map((r, i) => `${group[i].name} ${Math.round(r)}`).join('  ')} req/s`)
+    }
+    return new Map(group.map((s, i) => [s.name, rates[i]]))
+  } finally {
+    for (const { child } of servers) child.kill('SIGTERM')
+  }
+}
+
+/** `numerator`'s req/s over `denominator`'s, round by round (measured in the same seconds). */
+export function roundRatios (rates: RoundRates, numerator: string, denominator: string): number[] {
+  const num = rates.get(numerator) ?? []
+  const den = rates.get(denominator) ?? []
+  return num.map((rate, i) => rate / den[i]).filter(Number.isFinite)
+}
+
+/** The median of a non-empty list. */
+export function median (values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
