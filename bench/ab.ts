@@ -7,26 +7,32 @@
  */
 import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { scenarioNamed } from './scenarios.js'
+import { parseOrExit } from './cli.js'
+import { scenarioNamed, type Scenario } from './scenarios.js'
 import { median, roundRatios, sameCore } from './same-core.js'
 
-const { values: flags, positionals } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '8' },
-    duration: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' }
-  },
-  allowPositionals: true,
-  strict: true
-})
-const rounds = Number(flags.rounds)
-const duration = Number(flags.duration)
-const connections = Number(flags.connections)
-for (const [name, value] of [['rounds', rounds], ['duration', duration], ['connections', connections]] as const) {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a whole number above 0, got "${String(flags[name])}"`)
+/** The command line, checked before any server starts (bench/cli.ts: a mistake is one line, exit 2). */
+function commandLine (): { group: Scenario[], rounds: number, duration: number, connections: number } {
+  const { values: flags, positionals } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '8' },
+      duration: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '10' }
+    },
+    allowPositionals: true,
+    strict: true
+  })
+  const rounds = Number(flags.rounds)
+  const duration = Number(flags.duration)
+  const connections = Number(flags.connections)
+  for (const [name, value] of [['rounds', rounds], ['duration', duration], ['connections', connections]] as const) {
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a whole number above 0, got "${String(flags[name])}"`)
+  }
+  if (positionals.length < 2) throw new Error('usage: npm run bench:ab -- <reference> <scenario> [<scenario>…] (names from `npm run bench -- --list`)')
+  return { group: positionals.map(scenarioNamed), rounds, duration, connections }
 }
-if (positionals.length < 2) throw new Error('usage: npm run bench:ab -- <reference> <scenario> [<scenario>…] (names from `npm run bench -- --list`)')
-const group = positionals.map(scenarioNamed)
+
+const { group, rounds, duration, connections } = parseOrExit(commandLine)
 
 async function main (): Promise<void> {
   // The load generator on the other core, as bench/run.ts does (servers: CPU 0).

@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario, type Target } from './scenarios.js'
 import { median, roundRatios, sameCore, type RoundRates } from './same-core.js'
+import { parseOrExit } from './cli.js'
 
 // ---------------------------------------------------------------------------------------------
 // autocannon (no type declarations ship with it: the part we use, typed here)
@@ -62,27 +63,6 @@ const SERVER = fileURLToPath(new URL('./.js/server.js', import.meta.url))
 const VIEWS = fileURLToPath(new URL('./views', import.meta.url))
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url))
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '5' },
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '10' },
-    pipelining: { type: 'string', default: '1' },
-    retries: { type: 'string', default: '1' },
-    'max-wait': { type: 'string', default: '15' },
-    'noise-budget': { type: 'string', default: '180' },
-    nice: { type: 'string', default: '0' },
-    'ab-rounds': { type: 'string', default: '6' },
-    'ab-duration': { type: 'string', default: '3' },
-    only: { type: 'string' },
-    skip: { type: 'string' },
-    profile: { type: 'string' },
-    list: { type: 'boolean', default: false }
-  },
-  strict: true
-})
-
 function positive (name: string, raw: string | undefined, integer: boolean): number {
   const value = Number(raw)
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
@@ -106,26 +86,60 @@ interface Settings {
   nice: number
 }
 
-const settings: Settings = {
-  rounds: positive('rounds', flags.rounds, true),
-  duration: positive('duration', flags.duration, true),
-  warmup: positive('warmup', flags.warmup, true),
-  connections: positive('connections', flags.connections, true),
-  pipelining: positive('pipelining', flags.pipelining, true),
-  retries: Number(flags.retries),
-  maxWait: Number(flags['max-wait']),
-  noiseBudget: Number(flags['noise-budget']),
-  nice: Number(flags.nice)
+/** The command line, checked before anything starts (bench/cli.ts: a mistake is one line, exit 2). */
+function commandLine () {
+  const { values: flags } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '10' },
+      pipelining: { type: 'string', default: '1' },
+      retries: { type: 'string', default: '1' },
+      'max-wait': { type: 'string', default: '15' },
+      'noise-budget': { type: 'string', default: '180' },
+      nice: { type: 'string', default: '0' },
+      'ab-rounds': { type: 'string', default: '6' },
+      'ab-duration': { type: 'string', default: '3' },
+      only: { type: 'string' },
+      skip: { type: 'string' },
+      profile: { type: 'string' },
+      list: { type: 'boolean', default: false }
+    },
+    strict: true
+  })
+  const settings: Settings = {
+    rounds: positive('rounds', flags.rounds, true),
+    duration: positive('duration', flags.duration, true),
+    warmup: positive('warmup', flags.warmup, true),
+    connections: positive('connections', flags.connections, true),
+    pipelining: positive('pipelining', flags.pipelining, true),
+    retries: Number(flags.retries),
+    maxWait: Number(flags['max-wait']),
+    noiseBudget: Number(flags['noise-budget']),
+    nice: Number(flags.nice)
+  }
+  if (!Number.isInteger(settings.nice) || settings.nice < 0 || settings.nice > 20) throw new Error(`--nice must be 0…20 (how much to raise the bench's priority), got "${flags.nice ?? ''}"`)
+  for (const key of ['max-wait', 'noise-budget'] as const) {
+    const value = Number(flags[key])
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} must be a number of seconds ≥ 0, got "${flags[key] ?? ''}"`)
+  }
+  if (!Number.isInteger(settings.retries) || settings.retries < 0) throw new Error(`--retries must be a whole number, got "${flags.retries ?? ''}"`)
+  const abRounds = Number(flags['ab-rounds'])
+  if (!Number.isInteger(abRounds) || abRounds < 0) throw new Error(`--ab-rounds must be a whole number (0: no same-core A/B), got "${flags['ab-rounds'] ?? ''}"`)
+  const abDuration = positive('ab-duration', flags['ab-duration'], true)
+  return {
+    flags,
+    settings,
+    abRounds,
+    abDuration,
+    only: names(flags.only),
+    skip: new Set(names(flags.skip)),
+    profiled: names(flags.profile).map(scenarioNamed)
+  }
 }
-if (!Number.isInteger(settings.nice) || settings.nice < 0 || settings.nice > 20) throw new Error(`--nice must be 0…20 (how much to raise the bench's priority), got "${flags.nice ?? ''}"`)
-for (const key of ['max-wait', 'noise-budget'] as const) {
-  const value = Number(flags[key])
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} must be a number of seconds ≥ 0, got "${flags[key] ?? ''}"`)
-}
-if (!Number.isInteger(settings.retries) || settings.retries < 0) throw new Error(`--retries must be a whole number, got "${flags.retries ?? ''}"`)
-const abRounds = Number(flags['ab-rounds'])
-if (!Number.isInteger(abRounds) || abRounds < 0) throw new Error(`--ab-rounds must be a whole number (0: no same-core A/B), got "${flags['ab-rounds'] ?? ''}"`)
-const abDuration = positive('ab-duration', flags['ab-duration'], true)
+
+const { flags, settings, abRounds, abDuration, only, skip, profiled } = parseOrExit(commandLine)
 
 function names (raw: string | undefined): string[] {
   return raw === undefined ? [] : raw.split(',').map((n) => n.trim()).filter((n) => n !== '').map((n) => scenarioNamed(n).name)
@@ -469,7 +483,7 @@ function markdown (reports: Map<string, ScenarioReport>, checks: TargetReport[],
 // ±2–3 %, so the run ends with them and says which targets hold by that measure too.
 
 interface SameCoreCheck extends Target {
-  median: number | undefined
+  median: number
   rounds: number[]
   holds: boolean | undefined
 }
@@ -498,8 +512,8 @@ same-core A/B: ${group.map((s) => s.name).join(', ')}`)
   }
   return targets.filter((t) => rates.has(t.numerator) && rates.has(t.denominator)).map((t) => {
     const list = roundRatios(rates, t.numerator, t.denominator)
-    const value = list.length === 0 ? undefined : median(list)
-    return { ...t, median: value, rounds: list, holds: t.min === undefined || value === undefined ? undefined : value >= t.min }
+    const value = median(list)
+    return { ...t, median: value, rounds: list, holds: t.min === undefined ? undefined : value >= t.min }
   })
 }
 
@@ -511,8 +525,8 @@ function sameCoreMarkdown (checks: readonly SameCoreCheck[]): string {
     '|---|---:|---:|---:|:---:|'
   ]
   for (const c of checks) {
-    const range = c.rounds.length === 0 ? '' : `${Math.min(...c.rounds).toFixed(2)}–${Math.max(...c.rounds).toFixed(2)}`
-    lines.push(`| ${c.label} | ${c.median === undefined ? 'n/a' : `${c.median.toFixed(3)}×`} | ${range} | ${c.min === undefined ? 'info' : `≥ ${c.min.toFixed(3)}×`} | ${c.holds === undefined ? '' : c.holds ? '✓' : '✗'} |`)
+    const range = `${Math.min(...c.rounds).toFixed(2)}–${Math.max(...c.rounds).toFixed(2)}`
+    lines.push(`| ${c.label} | ${c.median.toFixed(3)}× | ${range} | ${c.min === undefined ? 'info' : `≥ ${c.min.toFixed(3)}×`} | ${c.holds === undefined ? '' : c.holds ? '✓' : '✗'} |`)
   }
   const scored = checks.filter((c) => c.min !== undefined)
   lines.push('', `Targets held by the same-core A/B: ${scored.filter((c) => c.holds === true).length} of ${scored.length}.`)
@@ -653,8 +667,6 @@ async function main (): Promise<void> {
     return
   }
   const pluginPresent = existsSync(join(ROOT, 'index.ts'))
-  const only = names(flags.only)
-  const skip = new Set(names(flags.skip))
   const notes: string[] = []
   let selected = scenarios.filter((s) => (only.length === 0 || only.includes(s.name)) && !skip.has(s.name))
   if (!pluginPresent) {
@@ -687,7 +699,7 @@ async function main (): Promise<void> {
   }
 
   if (flags.profile !== undefined) {
-    await profile(names(flags.profile).map(scenarioNamed), env)
+    await profile(profiled, env)
     return
   }
 

@@ -106,9 +106,11 @@ export async function sameCore (group: readonly Scenario[], settings: SameCoreSe
 
 /** `numerator`'s req/s over `denominator`'s, round by round (measured in the same seconds). */
 export function roundRatios (rates: RoundRates, numerator: string, denominator: string): number[] {
-  const num = rates.get(numerator) ?? []
-  const den = rates.get(denominator) ?? []
-  return num.map((rate, i) => rate / den[i]).filter(Number.isFinite)
+  const num = rates.get(numerator)
+  const den = rates.get(denominator)
+  if (num === undefined || den === undefined) throw new Error(`${numerator} / ${denominator}: not measured side by side`)
+  // Both measured in every round of their group, each with answers (load() fails a round without).
+  return num.map((rate, i) => rate / den[i])
 }
 
 /** The median of a non-empty list. */

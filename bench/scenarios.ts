@@ -133,6 +133,11 @@ function allowCheck (allow: string, inner: (answer: Answer) => string | undefine
 }
 
 const okCheck = jsonCheck(200, (b) => b.ok === true, '{ ok: true }')
+/** The 410 route every error scenario serves, asked for by an API client and by a browser. */
+const GONE_API: BenchRequest = { method: 'GET', path: '/gone', headers: JSON_HEADERS }
+const GONE_BROWSER: BenchRequest = { method: 'GET', path: '/gone', headers: HTML_HEADERS }
+/** The template's page for /gone (its mark proves the template, not the built-in page, answered). */
+const goneTemplatePage = htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>')
 const goneJson = jsonCheck(410, (b) => b.statusCode === 410 && b.error === 'Gone' && typeof b.message === 'string', "Fastify's 410 shape")
 const notFoundJson = jsonCheck(404, (b) => b.statusCode === 404 && b.error === 'Not Found', "Fastify's 404 shape")
 const methodJson = jsonCheck(405, (b) => b.statusCode === 405 && b.error === 'Method Not Allowed', "Fastify's 405 shape")
@@ -344,7 +349,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'ref-410-json',
     title: '(b) plain reply.code(410).send(json)',
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -357,7 +362,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'abort-json',
     title: 'reply.abort(410) → default JSON',
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -370,7 +375,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'abort-handler',
     title: 'reply.abort(410) + errorhandler(410) returning an object',
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -384,7 +389,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'peer-sensible',
     title: 'peer: @fastify/sensible httpErrors.gone() + setErrorHandler',
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -404,7 +409,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'ref-throw-json',
     title: '(f) plain: throw a stackless Error + setErrorHandler sending json',
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -424,7 +429,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'ref-catch-json',
     title: '(h) plain: throw a stackless Error, catch it in the route, send json',
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -442,7 +447,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'send-json',
     title: 'reply.send(new Gone()) → default JSON (no throw)',
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: JSON_HEADERS },
+    request: GONE_API,
     status: 410,
     check: goneJson,
     build: async () => {
@@ -455,7 +460,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'ref-410-html',
     title: "(c) plain reply.code(410).send(the plugin's page bytes)",
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
     check: htmlCheck(410, '410', 'Gone'),
     build: async ({ htmlPage }) => {
@@ -469,7 +474,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'plugin-html',
     title: 'reply.abort(410) → built-in HTML page',
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
     check: htmlCheck(410, '410', 'Gone'),
     build: async () => {
@@ -482,7 +487,7 @@ export const scenarios: readonly Scenario[] = [
     name: 'send-html',
     title: 'reply.send(new Gone()) → built-in HTML page (no throw)',
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
     check: htmlCheck(410, '410', 'Gone'),
     build: async () => {
@@ -509,9 +514,9 @@ export const scenarios: readonly Scenario[] = [
     name: 'ref-throw-view',
     title: `(g) plain: throw a stackless Error + setErrorHandler rendering ${TEMPLATE}`,
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
-    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    check: goneTemplatePage,
     build: async ({ views }) => {
       // The floor under a template error page: the hand-written version of the plugin's template
       // path (issue 6's fourth row, without the stack). What the plugin adds is what it costs beyond this.
@@ -526,9 +531,9 @@ export const scenarios: readonly Scenario[] = [
     name: 'ref-catch-view',
     title: `(i) plain: throw a stackless Error, catch it in the route, render ${TEMPLATE}`,
     plugin: false,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
-    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    check: goneTemplatePage,
     build: async ({ views }) => {
       const fastify = app()
       await addView(fastify, views)
@@ -543,9 +548,9 @@ export const scenarios: readonly Scenario[] = [
     name: 'send-template',
     title: `reply.send(new Gone()) → ${TEMPLATE} (no throw)`,
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
-    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    check: goneTemplatePage,
     build: async ({ views }) => {
       const { fastify, plugin } = await withViewAndPlugin(views)
       addSendRoute(fastify, plugin)
@@ -556,9 +561,9 @@ export const scenarios: readonly Scenario[] = [
     name: 'plugin-template',
     title: `reply.abort(410) → ${TEMPLATE} via @fastify/view`,
     plugin: true,
-    request: { method: 'GET', path: '/gone', headers: HTML_HEADERS },
+    request: GONE_BROWSER,
     status: 410,
-    check: htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>'),
+    check: goneTemplatePage,
     build: async ({ views }) => {
       const { fastify } = await withViewAndPlugin(views)
       addAbortRoute(fastify)
