@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { parseOrExit } from './cli.js'
 import type { SoakStats } from './soak-server.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -48,27 +49,32 @@ const autocannon = require('autocannon') as (options: Options) => Promise<Result
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '60' },
-    warmup: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '16' },
-    'max-heap-growth-mb': { type: 'string', default: '8' }
-  }
-})
-
 function positive (name: string, value: string | undefined, max: number): number {
   const number = Number(value)
   if (!Number.isFinite(number) || number <= 0 || number > max) throw new Error(`--${name} must be a number from 1 to ${max}, got ${String(value)}`)
   return number
 }
 
-const settings = {
-  duration: positive('duration', flags.duration, 3600),
-  warmup: positive('warmup', flags.warmup, 600),
-  connections: positive('connections', flags.connections, 512),
-  maxHeapGrowth: positive('max-heap-growth-mb', flags['max-heap-growth-mb'], 4096) * 1024 * 1024
+/** The command line, checked before the server starts (bench/cli.ts: a mistake is one line, exit 2). */
+function commandLine (): { duration: number, warmup: number, connections: number, maxHeapGrowth: number } {
+  const { values: flags } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '60' },
+      warmup: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '16' },
+      'max-heap-growth-mb': { type: 'string', default: '8' }
+    },
+    strict: true
+  })
+  return {
+    duration: positive('duration', flags.duration, 3600),
+    warmup: positive('warmup', flags.warmup, 600),
+    connections: positive('connections', flags.connections, 512),
+    maxHeapGrowth: positive('max-heap-growth-mb', flags['max-heap-growth-mb'], 4096) * 1024 * 1024
+  }
 }
+
+const settings = parseOrExit(commandLine)
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** Compiled by `npm run build:bench`: plain JavaScript, as bench/server.ts explains. */
