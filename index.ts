@@ -15,6 +15,7 @@ import { abort, stackCapture } from './lib/exceptions.js'
 import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
+import { fastifyInternals } from './lib/internals.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey } from './lib/registry.js'
@@ -60,7 +61,10 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   configureContext(registry, fastify, raw)
   const reporting = createReporting(options, fastify.log)
   const templates = new Templates()
-  const dispatcher: Dispatcher = { registry, reporting, templates }
+  fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
+    dispatch(dispatcher, request.server, error, request, reply)
+  })
+  const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify) }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
   const notFound: NotFoundHandler = function (request, reply) {
@@ -78,9 +82,6 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   if (reporting !== null) fastify.addHook('onClose', async () => { await reporting.flush() })
   // Schemas of the error bodies, for routes' 4xx/5xx response schemas and generated API docs.
   addErrorSchemas(fastify)
-  fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
-    dispatch(dispatcher, request.server, error, request, reply)
-  })
   owners.install(fastify, notFound)
 
   fastify.decorate('errorhandler', function errorhandler (this: FastifyInstance, key: ErrorKey) {

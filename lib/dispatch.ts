@@ -19,6 +19,7 @@ import { UNKNOWN_URL, WRONG_METHOD, allowedMethods, routingException, standIn } 
 import type { MethodIndex } from './routing.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
+import type { FastifyInternals } from './internals.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
 import { renderTemplate, templateContext } from './templates.js'
@@ -31,6 +32,8 @@ export interface Dispatcher {
   readonly reporting: Reporting | null
   /** The error page templates of each context, found when the app got ready. */
   readonly templates: Templates
+  /** The plugin's one window on Fastify's private state (lib/internals.ts). */
+  readonly internals: FastifyInternals
 }
 
 /** Where one request stands: which handlers ran, how many failed, what was first thrown. */
@@ -81,23 +84,6 @@ function ownOriginal (attempt: Attempt): unknown {
   return attempt.original
 }
 
-/** Fastify's own symbol for "the error handler to use next"; found on the first reply that has it. */
-let nextHandlerSymbol: symbol | undefined
-
-/**
- * Fastify moves a reply to the *parent's* error handler after the first one runs, so a second error
- * (a handler's `reply.send(err)`, an `onSend` hook failing on our response) would reach Fastify's
- * default handler, which shows a 500's message. Clearing that pointer brings the second error back
- * here, where it becomes a handler failure with a sound 500. Without the symbol (another Fastify
- * version) the plugin still works; only that second error gets Fastify's default treatment.
- */
-function reclaimNextErrorHandler (reply: FastifyReply): void {
-  // Fastify sets it on a reply only once an error handler ran for it: a routing 404 or a framework
-  // error has none, and must not make us give up looking for it.
-  nextHandlerSymbol ??= Object.getOwnPropertySymbols(reply).find((s) => s.description === 'fastify.reply.nextErrorHandler')
-  if (nextHandlerSymbol !== undefined) (reply as unknown as Record<symbol, unknown>)[nextHandlerSymbol] = undefined
-}
-
 /**
  * Answers `thrown` for this request. `instance` is the context that owns it: the route's, or for a
  * routing 404/405 the prefixed context that claimed the URL.
@@ -125,8 +111,9 @@ export function dispatchRoutingMiss (dispatcher: Dispatcher, instance: FastifyIn
 
 function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, allowed: readonly string[] | undefined): void {
   const routing = allowed !== undefined
-  // A routing 404/405 comes from Fastify's not-found handler, not its error handler: nothing to reclaim.
-  if (!routing) reclaimNextErrorHandler(reply)
+  // Called as Fastify's error handler (not its not-found handler): a second error on this reply must
+  // come back here, without a second round of onError hooks.
+  if (!routing) dispatcher.internals.keepErrorHandler(reply)
   const previous = (reply as WithAttempt)[kAttempt]
   if (previous) {
     const who = previous.current === undefined ? 'the default error response' : `error handler ${previous.current.label}`
