@@ -1,5 +1,5 @@
 /**
- * Copying headers an error carries onto the reply (DESIGN §11): only names that are RFC 9110 tokens
+ * Copying headers an error carries onto the reply: only names that are RFC 9110 tokens
  * and values without control characters go out; anything else is dropped with a warning, so a bad
  * header on an error can never turn its response into a crash (Node throws on CR/LF in headers).
  */
@@ -38,12 +38,12 @@ export function isHeaderName (name: string): boolean {
 export const UNREADABLE = '(unreadable headers object)'
 
 /**
- * Sets every valid header of `headers` on `reply` and returns the names that were refused (invalid
- * names or values, and the framing fields).
+ * Sets every valid header of `headers` on `reply` (only those `only` lets through, when given) and
+ * returns the names that were refused (invalid names or values, and the framing fields).
  * Reading is guarded: a getter that throws counts as an invalid value, and an object whose keys
  * cannot be listed is refused whole (reported as {@link UNREADABLE}).
  */
-export function applyHeaders (reply: FastifyReply, headers: Record<string, unknown>): string[] {
+export function applyHeaders (reply: FastifyReply, headers: Record<string, unknown>, only?: (names: readonly string[]) => (name: string) => boolean): string[] {
   let names: string[]
   try {
     names = Object.keys(headers)
@@ -51,8 +51,11 @@ export function applyHeaders (reply: FastifyReply, headers: Record<string, unkno
     // A Proxy whose ownKeys trap throws: nothing can be read, so nothing is set; the caller logs it.
     return [UNREADABLE]
   }
+  const wanted = only?.(names)
   const refused: string[] = []
   for (const name of names) {
+    // Left out by the caller's policy (a foreign error's header that is not ours to send): not an error.
+    if (wanted !== undefined && !wanted(name)) continue
     let value: string | string[] | undefined
     try {
       value = isHeaderName(name) && !FRAMING.has(name.toLowerCase()) ? headerValue(headers[name]) : undefined
@@ -64,4 +67,62 @@ export function applyHeaders (reply: FastifyReply, headers: Record<string, unkno
     else reply.header(name, value)
   }
   return refused
+}
+
+/**
+ * Headers a route may have set before it failed that describe *its* body, not ours (RFC 9110 §8.4,
+ * RFC 9112 §6): a `Content-Encoding: gzip` left on an error page makes it undecodable, a stale
+ * `Content-Length` truncates it or leaves the client waiting. The error response drops them; every
+ * other header already on the reply (cors's `Access-Control-*`, rate-limit's, helmet's) stays.
+ */
+const ROUTE_BODY_HEADERS = ['content-length', 'transfer-encoding', 'content-encoding', 'trailer']
+
+/** Removes the headers of the body the route was making from a reply about to carry an error. */
+export function dropBodyHeaders (reply: FastifyReply): void {
+  for (const name of ROUTE_BODY_HEADERS) reply.removeHeader(name)
+}
+
+/**
+ * Adds `field` to the reply's `Vary` (RFC 9110 §12.5.5), keeping what other plugins put there
+ * (`@fastify/cors`'s `Vary: Origin`): a shared cache that loses `Origin` would serve one origin's
+ * response to another. Nothing is added when it is listed already, or when `Vary` is `*`.
+ */
+export function appendVary (reply: FastifyReply, field: string): void {
+  const current = reply.getHeader('vary')
+  if (current === undefined) {
+    reply.header('vary', field)
+    return
+  }
+  const listed = (Array.isArray(current) ? current.join(',') : String(current)).split(',').map((item) => item.trim().toLowerCase())
+  if (listed.includes('*') || listed.includes(field.toLowerCase())) return
+  reply.header('vary', `${Array.isArray(current) ? current.join(', ') : String(current)}, ${field}`)
+}
+
+/**
+ * What a foreign error (not one of our `HTTPException`s) may put on the response. Such an error can be
+ * an HTTP client's (undici's `throwOnError`, got, axios) carrying the *upstream's* whole header set —
+ * its `Set-Cookie`, its `Content-Encoding`, its internal realm — so only the headers that belong to the
+ * status being answered are taken (Fastify stopped copying error headers for custom error handlers for
+ * the same reason): `Allow` (405), `Retry-After` (429/503), `Content-Range` (416), and the rate-limit
+ * fields of `@fastify/rate-limit` and the IETF draft.
+ */
+const FOREIGN_ALLOWED = /^(allow|retry-after|content-range|ratelimit(-[a-z]+)?|x-ratelimit-[a-z-]+)$/
+
+/**
+ * Fields that only a whole HTTP response carries: a headers object that has one of them is an
+ * upstream's response headers, not the ones an app's own error means to send.
+ */
+const RESPONSE_FIELDS = ['date', 'content-type', 'content-length', 'set-cookie', 'server', 'transfer-encoding']
+
+/**
+ * Which of a foreign error's headers may go out: the allow-list above. `WWW-Authenticate` is taken
+ * only for a 401 (RFC 9110 §11.6.1: a 401 carries the challenge) that the app raised itself — not when
+ * the headers object is an upstream response's, whose realm is that service's business.
+ */
+export function foreignFilter (names: readonly string[], status: number): (name: string) => boolean {
+  const challenge = status === 401 && !names.some((name) => RESPONSE_FIELDS.includes(name.toLowerCase()))
+  return (name) => {
+    const lower = name.toLowerCase()
+    return FOREIGN_ALLOWED.test(lower) || (challenge && lower === 'www-authenticate')
+  }
 }

@@ -12,7 +12,7 @@
 import { readdirSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import createError from '@fastify/error'
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NotFound, statusClasses } from './exceptions.js'
 import { DeadlineWatch } from './deadlines.js'
 import type { ContextOptions } from './options.js'
@@ -245,6 +245,17 @@ export function renderTemplate (reply: FastifyReply, page: string, context: Temp
   }, (failure: unknown) => { settle(undefined, failure) })
 }
 
+/**
+ * The route config key that marks the preview route. A preview shows what a real error would answer,
+ * but nothing failed: it is never reported (no error mail for a designer looking at a page).
+ */
+const PREVIEW_CONFIG = 'fastifyFlaskErrorsPreview'
+
+/** True for requests to a preview route. */
+export function isPreview (request: FastifyRequest): boolean {
+  return (request.routeOptions.config as unknown as Record<string, unknown>)[PREVIEW_CONFIG] === true
+}
+
 /** A preview route's `:status`: an HTTP error status that has a class, else undefined. */
 function previewStatus (raw: string): number | undefined {
   if (!STATUS_FILE.test(raw)) return undefined
@@ -258,7 +269,7 @@ function previewStatus (raw: string): number | undefined {
  * `errors/410.ejs` without breaking the app. Off by default and refused in production (options.ts).
  */
 export function addPreviewRoute (instance: FastifyInstance, path: string): void {
-  instance.get<{ Params: { status: string } }>(`${path}/:status`, function previewErrorPage (request) {
+  instance.get<{ Params: { status: string } }>(`${path}/:status`, { config: { [PREVIEW_CONFIG]: true } }, function previewErrorPage (request) {
     const status = previewStatus(request.params.status)
     if (status === undefined) {
       throw new NotFound(`No error page preview for "${request.params.status}": use a status from 400 to 599 that has an error class, e.g. ${path}/404.`)
