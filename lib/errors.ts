@@ -7,6 +7,9 @@ import createError from '@fastify/error'
 /** An `errorhandler` key that is not a status, a class or an error code. */
 export const FFE_INVALID_KEY = createError<[string]>('FFE_INVALID_KEY', 'cannot register an error handler for %s', 500, TypeError)
 
+/** `errorhandler(key, handler)`: the decorator takes the key alone and returns the function that registers. */
+export const FFE_DECORATOR_TAKES_KEY_ONLY = createError<[string]>('FFE_DECORATOR_TAKES_KEY_ONLY', 'errorhandler takes only the key and returns the decorator: %s', 500, TypeError)
+
 /** A handler that is not a function. */
 export const FFE_INVALID_HANDLER = createError<[string]>('FFE_INVALID_HANDLER', 'an error handler must be a function (error, request, reply) => …, got %s', 500, TypeError)
 

@@ -1,5 +1,6 @@
 /**
- * Per-context handler tables, key validation and the lookup order (DESIGN §3 and §4.2).
+ * Per-context handler tables, key validation and the lookup order (README "Registering handlers" and
+ * "Lookup order").
  *
  * A Fastify child context is created with `Object.create(parent)`, so an instance's prototype chain
  * *is* its scope chain: a plugin registered with a prefix (Fastify's blueprint) sees its own
@@ -7,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HTTPException, isStatusClass, statusClasses } from './exceptions.js'
-import { FFE_INVALID_HANDLER, FFE_INVALID_KEY } from './errors.js'
+import { FFE_DECORATOR_TAKES_KEY_ONLY, FFE_INVALID_HANDLER, FFE_INVALID_KEY } from './errors.js'
 import type { ThrownFacts } from './thrown.js'
 
 /** An error handler as the registry stores it. */
@@ -44,13 +45,10 @@ export class Scope<Options extends object = object> {
   constructor (readonly instance: FastifyInstance) {}
 }
 
-/** Turns a user's key into a table slot, or throws an error that says the fix (DESIGN §3). */
+/** Turns a user's key into a table slot, or throws an error that says the fix. */
 export function normalizeKey (key: unknown): NormalizedKey {
   if (typeof key === 'number') return statusKey(key)
-  if (typeof key === 'string') {
-    if (key === '') throw new FFE_INVALID_KEY('an empty string: an error code key is a non-empty string such as \'FST_ERR_VALIDATION\'')
-    return { kind: 'code', code: key }
-  }
+  if (typeof key === 'string') return codeKey(key)
   if (typeof key === 'function') return classKey(key)
   if (typeof key === 'object' && key !== null) {
     const name = (key as { constructor?: { name?: unknown } }).constructor?.name
@@ -69,7 +67,46 @@ function statusKey (status: number): NormalizedKey {
   return { kind: 'status', status }
 }
 
+/**
+ * A string key is an error code, except shapes that are a status or a status range written as text:
+ * `error.code` is never `'404'` or `'4xx'`, so such a handler would never run. Only three characters
+ * are refused: longer numeric codes are real (PostgreSQL's SQLSTATE `'23505'` is `error.code` in pg).
+ */
+function codeKey (key: string): NormalizedKey {
+  if (key === '') throw new FFE_INVALID_KEY('an empty string: an error code key is a non-empty string such as \'FST_ERR_VALIDATION\'')
+  if (/^[0-9]{3}$/.test(key)) {
+    const status = Number(key)
+    throw new FFE_INVALID_KEY(status >= 400 && status <= 599
+      ? `'${key}' (a string): a status key is a number; use the number ${status}: errorhandler(${status})`
+      : `'${key}' (a string): a status key is a number, and only HTTP error statuses 400–599 have handlers`)
+  }
+  if (/^[45]xx$/i.test(key)) {
+    throw new FFE_INVALID_KEY(`'${key}': there are no status range keys; register HTTPException (every HTTP error) or each status`)
+  }
+  return { kind: 'code', code: key }
+}
+
+/**
+ * Classes no thrown value is ever matched by. The lookup walks a value's prototype chain below
+ * `Object.prototype`, so `Object` is never in it; and a thrown string, number, boolean, symbol or
+ * bigint is a primitive, which has no chain at all (only a boxed `new String('x')` would have one).
+ * Such a value, like a plain object, becomes a 500 whose `originalError` is the value.
+ */
+const NEVER_MATCHED = new Map<unknown, string>([
+  [String, 'a thrown string'], [Number, 'a thrown number'], [Boolean, 'a thrown boolean'],
+  [Symbol, 'a thrown symbol'], [BigInt, 'a thrown bigint']
+])
+
 function classKey (cls: Function): NormalizedKey {
+  if (cls === Object) {
+    throw new FFE_INVALID_KEY('Object: no thrown value is looked up by Object (the lookup walks the classes below it), so this handler would never run; ' +
+      'to handle everything, register Error (every error object) and 500 (thrown primitives and plain objects become a 500 whose originalError is the value)')
+  }
+  const primitive = NEVER_MATCHED.get(cls)
+  if (primitive !== undefined) {
+    throw new FFE_INVALID_KEY(`${cls.name}: ${primitive} is a primitive, not an instance of ${cls.name}, so this handler would never run; ` +
+      'thrown primitives become a 500 whose originalError is the value: register 500 (or Error) and read error.originalError')
+  }
   if (cls === HTTPException) return { kind: 'generic', which: 'HTTPException' }
   if (cls === Error) return { kind: 'generic', which: 'Error' }
   if (isStatusClass(cls)) return { kind: 'status', status: cls.code }
@@ -112,12 +149,14 @@ export type Tried = ReadonlySet<HandlerEntry>
 const NONE_TRIED: Tried = new Set()
 
 /**
- * The four-phase lookup (DESIGN §4.2) over `chain` (innermost scope first):
- * specific classes, then the string code, then the status, then `HTTPException` and `Error`.
- * Within a phase the inner scope wins, as Flask's `_find_error_handler` walks blueprint then app.
+ * The four-phase lookup over `chain` (innermost scope first): specific classes, then the string
+ * code, then the status, then `HTTPException` and `Error`. Within a phase the inner scope wins, as
+ * Flask's `_find_error_handler` walks blueprint then app. In the code phase the error's own code is
+ * looked up in every scope before its cause's: the error's own code is the more specific statement
+ * (`FST_REPLY_FROM_INTERNAL_SERVER_ERROR` before the `ECONNREFUSED` it wraps).
  */
 export function findHandler (chain: readonly Scope[], facts: ThrownFacts, tried: Tried = NONE_TRIED): HandlerEntry | undefined {
-  const { prototypes, code, status } = facts
+  const { prototypes, code, causeCode, status } = facts
   for (const scope of chain) {
     if (scope.classes.size === 0) continue
     for (const proto of prototypes) {
@@ -125,12 +164,8 @@ export function findHandler (chain: readonly Scope[], facts: ThrownFacts, tried:
       if (entry !== undefined) return entry
     }
   }
-  if (code !== undefined) {
-    for (const scope of chain) {
-      const entry = usable(scope.codes.get(code), tried)
-      if (entry !== undefined) return entry
-    }
-  }
+  const byCode = findCode(chain, code, tried) ?? findCode(chain, causeCode, tried)
+  if (byCode !== undefined) return byCode
   if (status !== undefined) {
     for (const scope of chain) {
       const entry = usable(scope.statuses.get(status), tried)
@@ -138,6 +173,32 @@ export function findHandler (chain: readonly Scope[], facts: ThrownFacts, tried:
     }
   }
   return findGeneric(chain, prototypes, tried)
+}
+
+function findCode (chain: readonly Scope[], code: string | undefined, tried: Tried): HandlerEntry | undefined {
+  if (code === undefined) return undefined
+  for (const scope of chain) {
+    const entry = usable(scope.codes.get(code), tried)
+    if (entry !== undefined) return entry
+  }
+  return undefined
+}
+
+/**
+ * `errorhandler(key, handler)`: Flask's decorator takes only the key, and the handler passed beside
+ * it would be dropped without a word (the decorator it returns is never called).
+ */
+export function refuseSecondArgument (key: unknown): never {
+  const shown = keyAsWritten(key)
+  throw new FFE_DECORATOR_TAKES_KEY_ONLY(`app.errorhandler(${shown})(fn), or app.register_error_handler(${shown}, fn)`)
+}
+
+/** How `key` reads in code, for a message that shows the corrected call. */
+function keyAsWritten (key: unknown): string {
+  if (typeof key === 'number') return String(key)
+  if (typeof key === 'string') return `'${key}'`
+  if (typeof key === 'function' && key.name !== '') return key.name
+  return 'key'
 }
 
 function findGeneric (chain: readonly Scope[], prototypes: readonly object[], tried: Tried): HandlerEntry | undefined {

@@ -1,5 +1,5 @@
 /**
- * Reading a thrown value (DESIGN §4.1). Anything can be thrown — `null`, a string, a Proxy whose traps
+ * Reading a thrown value: its status, code and class chain. Anything can be thrown — `null`, a string, a Proxy whose traps
  * throw, an error whose `statusCode` getter throws — so every read here is guarded: a value we cannot
  * read has no status and becomes a 500, it never breaks the error handler itself.
  */
@@ -11,6 +11,14 @@ export interface ThrownFacts {
   status: number | undefined
   /** A string `code` (`'FST_ERR_VALIDATION'`, `'ECONNREFUSED'`), if any. */
   code: string | undefined
+  /**
+   * The string `code` of a foreign error's `cause`, one level down: proxies and HTTP clients wrap the
+   * socket error (`@fastify/reply-from` answers a refused upstream with its own 500 whose `cause` is
+   * the `ECONNREFUSED` error; Node's `fetch` throws `TypeError('fetch failed')` with it as `cause`).
+   * Never read from an HTTPException: its cause is kept for logs and the debug page, and a handler's
+   * failure is a 500 whose cause is the error it was handling, which must reach the 500 handler.
+   */
+  causeCode: string | undefined
   /** The prototype chain, most specific first (lookup phase 1 walks it). */
   prototypes: readonly object[]
   /** The message, when it may be shown to clients (4xx, or an `expose: true` error); else undefined. */
@@ -20,7 +28,7 @@ export interface ThrownFacts {
 /** Deeper chains than this are not real class hierarchies; stop reading instead of looping. */
 const MAX_CHAIN = 32
 
-const NO_FACTS: ThrownFacts = { status: undefined, code: undefined, prototypes: [], publicMessage: undefined }
+const NO_FACTS: ThrownFacts = { status: undefined, code: undefined, causeCode: undefined, prototypes: [], publicMessage: undefined }
 
 /** Reads status, code and class chain of any thrown value without ever throwing. */
 export function readThrown (value: unknown): ThrownFacts {
@@ -34,7 +42,7 @@ export function readThrown (value: unknown): ThrownFacts {
       // `code` is readonly only to TypeScript: JavaScript that sets `e.code = 'E_USER'` (Node's habit)
       // or `e.code = 200` must not make the status a string or a success; `statusCode` is the fallback.
       const status = httpStatus(value.code) ?? httpStatus(value.statusCode)
-      return { status, code: undefined, prototypes, publicMessage: typeof description === 'string' ? description : undefined }
+      return { status, code: undefined, causeCode: undefined, prototypes, publicMessage: typeof description === 'string' ? description : undefined }
     }
     const record = value as Record<string, unknown>
     const code = record.code
@@ -45,7 +53,8 @@ export function readThrown (value: unknown): ThrownFacts {
     const message = record.message
     return {
       status,
-      code: typeof code === 'string' && code !== '' ? code : undefined,
+      code: stringCode(code),
+      causeCode: causeCodeOf(record),
       prototypes,
       publicMessage: expose && status !== undefined && typeof message === 'string' ? message : undefined
     }
@@ -53,6 +62,25 @@ export function readThrown (value: unknown): ThrownFacts {
     // A getter or Proxy trap threw while we read it: the value tells us nothing usable, so it is
     // handled as a value without a status (a 500 whose originalError is the value itself).
     return NO_FACTS
+  }
+}
+
+/** A non-empty string code, else undefined (a numeric `code` is a status or an errno, not a key). */
+function stringCode (code: unknown): string | undefined {
+  return typeof code === 'string' && code !== '' ? code : undefined
+}
+
+/**
+ * The string code of `record.cause`, read in its own guard: a `cause` getter or a cause's `code`
+ * getter that throws only means there is no cause code; the error's own status and code still count.
+ */
+function causeCodeOf (record: Record<string, unknown>): string | undefined {
+  try {
+    const cause = record.cause
+    return typeof cause === 'object' && cause !== null ? stringCode((cause as Record<string, unknown>).code) : undefined
+  } catch {
+    // A throwing getter or Proxy trap on the cause: it names no code, and the error is read without one.
+    return undefined
   }
 }
 

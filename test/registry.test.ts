@@ -7,11 +7,12 @@ import t from 'tap'
 import type { Test } from 'tap'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { FFE_INVALID_HANDLER, FFE_INVALID_KEY } from '../lib/errors.js'
+import { FFE_DECORATOR_TAKES_KEY_ONLY, FFE_INVALID_HANDLER, FFE_INVALID_KEY } from '../lib/errors.js'
 import { BadRequest, HTTPException, InternalServerError, NotFound, RangeNotSatisfiable } from '../lib/exceptions.js'
 import { Registry, Scope, addHandler, findHandler, normalizeKey } from '../lib/registry.js'
 import type { HandlerEntry } from '../lib/registry.js'
 import { readThrown } from '../lib/thrown.js'
+import { API, build } from './helpers.js'
 
 class InvalidAPIUsage extends Error {}
 class UserNotFound extends NotFound {}
@@ -23,7 +24,7 @@ function context (parent?: object): FastifyInstance {
   return Object.create(parent ?? null) as FastifyInstance
 }
 
-function refusal (t: Test, fn: () => unknown, cls: typeof FFE_INVALID_KEY | typeof FFE_INVALID_HANDLER, label: string): string {
+function refusal (t: Test, fn: () => unknown, cls: typeof FFE_INVALID_KEY | typeof FFE_INVALID_HANDLER | typeof FFE_DECORATOR_TAKES_KEY_ONLY, label: string): string {
   try {
     fn()
   } catch (error) {
@@ -92,6 +93,71 @@ t.test('normalizeKey: refused keys, with a message that says the fix', async (t)
   // A bound function has no prototype of its own; reading it would give its base's (Error.prototype).
   t.match(refusal(t, () => normalizeKey(InvalidAPIUsage.bind(null)), FFE_INVALID_KEY, 'a bound class'), /^cannot register an error handler for bound InvalidAPIUsage without a prototype/)
   t.match(refusal(t, () => normalizeKey(NotFound.bind(null)), FFE_INVALID_KEY, 'a bound status class'), /^cannot register an error handler for bound NotFound without a prototype/)
+})
+
+t.test('normalizeKey: classes no thrown value is ever looked up by are refused, saying what to register instead', async (t) => {
+  t.equal(refusal(t, () => normalizeKey(Object), FFE_INVALID_KEY, 'Object'),
+    `${KEY}Object: no thrown value is looked up by Object (the lookup walks the classes below it), so this handler would never run; ` +
+    'to handle everything, register Error (every error object) and 500 (thrown primitives and plain objects become a 500 whose originalError is the value)')
+  const primitives: Array<[Function, string]> = [[String, 'a thrown string'], [Number, 'a thrown number'], [Boolean, 'a thrown boolean'], [Symbol, 'a thrown symbol'], [BigInt, 'a thrown bigint']]
+  for (const [cls, what] of primitives) {
+    t.equal(refusal(t, () => normalizeKey(cls), FFE_INVALID_KEY, cls.name),
+      `${KEY}${cls.name}: ${what} is a primitive, not an instance of ${cls.name}, so this handler would never run; ` +
+      'thrown primitives become a 500 whose originalError is the value: register 500 (or Error) and read error.originalError')
+  }
+  // What the message promises: the thrown primitive reaches a 500 handler and an Error handler as originalError.
+  for (const key of [500, Error] as const) {
+    const { app } = await build()
+    t.teardown(() => app.close())
+    app.register_error_handler(key, (error: unknown) => ({ kind: (error as object).constructor.name, original: (error as InternalServerError).originalError }))
+    app.get('/string', () => { throw 'a thrown string' }) // eslint-disable-line no-throw-literal
+    app.get('/object', () => { throw { reason: 'plain' } }) // eslint-disable-line no-throw-literal
+    const string = await app.inject({ url: '/string', headers: API })
+    t.same([string.statusCode, string.json()], [500, { kind: 'InternalServerError', original: 'a thrown string' }], `${key === Error ? 'Error' : key} handler: a thrown string`)
+    const object = await app.inject({ url: '/object', headers: API })
+    t.same([object.statusCode, object.json()], [500, { kind: 'InternalServerError', original: { reason: 'plain' } }], 'a thrown plain object')
+  }
+  class MyString extends String {}
+  t.same(normalizeKey(MyString), { kind: 'class', prototype: MyString.prototype, name: 'MyString' }, 'a subclass is a class like any other')
+  t.same(normalizeKey(Array), { kind: 'class', prototype: Array.prototype, name: 'Array' }, 'a thrown array has Array in its chain: accepted')
+})
+
+t.test('normalizeKey: a status or a status range written as a string is refused; other codes, numeric ones too, are codes', async (t) => {
+  for (const status of [400, 404, 500, 599]) {
+    t.equal(refusal(t, () => normalizeKey(String(status)), FFE_INVALID_KEY, `'${status}'`),
+      `${KEY}'${status}' (a string): a status key is a number; use the number ${status}: errorhandler(${status})`)
+  }
+  for (const text of ['200', '302', '399', '600', '000']) {
+    t.equal(refusal(t, () => normalizeKey(text), FFE_INVALID_KEY, `'${text}'`),
+      `${KEY}'${text}' (a string): a status key is a number, and only HTTP error statuses 400–599 have handlers`)
+  }
+  for (const range of ['4xx', '5xx', '4XX']) {
+    t.equal(refusal(t, () => normalizeKey(range), FFE_INVALID_KEY, range),
+      `${KEY}'${range}': there are no status range keys; register HTTPException (every HTTP error) or each status`)
+  }
+  for (const code of ['23505', '42P01', '40', '1', 'E404', '404 ', '6xx', 'ECONNREFUSED']) {
+    t.same(normalizeKey(code), { kind: 'code', code }, `'${code}' is a code (PostgreSQL's SQLSTATE codes are five characters)`)
+  }
+})
+
+t.test('errorhandler takes the key alone: a handler beside it is refused, and nothing is registered', async (t) => {
+  const { app } = await build()
+  t.teardown(() => app.close())
+  const handler = (): string => 'never'
+  const cases: Array<[unknown, string]> = [[404, '404'], [NotFound, 'NotFound'], ['ECONNREFUSED', "'ECONNREFUSED'"], [() => undefined, 'key']]
+  for (const [key, shown] of cases) {
+    const call = app.errorhandler as unknown as (key: unknown, handler: unknown) => unknown
+    t.equal(refusal(t, () => call.call(app, key, handler), FFE_DECORATOR_TAKES_KEY_ONLY, `errorhandler(${shown}, fn)`),
+      `errorhandler takes only the key and returns the decorator: app.errorhandler(${shown})(fn), or app.register_error_handler(${shown}, fn)`)
+  }
+  const call = app.errorhandler as unknown as (key: unknown, handler: unknown) => unknown
+  t.throws(() => call.call(app, 404, undefined), FFE_DECORATOR_TAKES_KEY_ONLY, 'any second argument: Flask\'s decorator takes one')
+  app.get('/missing', (request, reply) => reply.abort(404))
+  const res = await app.inject({ url: '/missing', headers: API })
+  t.equal(res.statusCode, 404)
+  t.equal(res.json().error, 'Not Found', 'the default 404: the handler was not registered')
+  app.errorhandler(404)(handler)
+  t.equal((await app.inject({ url: '/missing', headers: API })).body, 'never', 'the decorator form works')
 })
 
 t.test('addHandler', async (t) => {
@@ -194,6 +260,24 @@ t.test('findHandler: the four phases', async (t) => {
     const innerCode = add(inner, 'FST_ERR_VALIDATION', 'inner code')
     t.equal(findHandler([inner, outer], readThrown(validation)), innerCode)
     t.equal(findHandler([inner, outer], readThrown(Object.assign(new Error('x'), { statusCode: 400, code: 'OTHER' })))?.label, '400')
+  })
+
+  t.test('phase 2 also matches the cause\'s code: after the error\'s own code in every scope, before the status', async (t) => {
+    const [inner, outer] = scopes(2)
+    const status = add(inner, 500, 'inner 500')
+    const proxy = Object.assign(new Error('connect ECONNREFUSED'), {
+      statusCode: 500, code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR', cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })
+    })
+    t.equal(findHandler([inner, outer], readThrown(proxy)), status, 'no code handler: the status')
+    const causeOuter = add(outer, 'ECONNREFUSED', 'outer cause code')
+    t.equal(findHandler([inner, outer], readThrown(proxy)), causeOuter, 'the cause\'s code beats the status, from any scope')
+    const ownOuter = add(outer, 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR', 'outer own code')
+    add(inner, 'ECONNREFUSED', 'inner cause code')
+    t.equal(findHandler([inner, outer], readThrown(proxy)), ownOuter, 'the error\'s own code, even in an outer scope, beats its cause\'s in an inner one')
+    const tried = new Set([ownOuter])
+    t.equal(findHandler([inner, outer], readThrown(proxy), tried)?.label, "'ECONNREFUSED'", 'its own code tried: the cause\'s, inner first')
+    t.equal(findHandler([inner, outer], readThrown(new InternalServerError(undefined, { originalError: proxy, cause: proxy }))), status,
+      'a 500 made of a handler failure reaches the 500 handler, not the code handler of the error it was handling')
   })
 
   t.test('phase 3, the status: inner first; a root 404 beats a child HTTPException handler', async (t) => {

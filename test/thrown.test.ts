@@ -8,7 +8,7 @@ import { HTTPException, NotFound, InternalServerError, ServiceUnavailable } from
 import { readThrown, httpStatus, foreignHeaders, isPlainObject } from '../lib/thrown.js'
 import type { ThrownFacts } from '../lib/thrown.js'
 
-const NOTHING: ThrownFacts = { status: undefined, code: undefined, prototypes: [], publicMessage: undefined }
+const NOTHING: ThrownFacts = { status: undefined, code: undefined, causeCode: undefined, prototypes: [], publicMessage: undefined }
 
 /** An Error with extra own fields, as libraries throw them. */
 function foreign (fields: Record<string, unknown>, message = 'foreign message'): Error {
@@ -106,6 +106,35 @@ t.test('string error codes', async (t) => {
   t.equal(readThrown({ code: 'EPLAIN' }).code, 'EPLAIN', 'plain objects carry codes too')
 })
 
+t.test('the code of the cause, one level down: what proxies and HTTP clients wrap', async (t) => {
+  const refused = foreign({ code: 'ECONNREFUSED', errno: -111 }, 'connect ECONNREFUSED 127.0.0.1:9')
+  const wrapped = readThrown(foreign({ code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR', statusCode: 500, cause: refused }))
+  t.equal(wrapped.code, 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR', 'its own code stays its code')
+  t.equal(wrapped.causeCode, 'ECONNREFUSED')
+  t.equal(wrapped.status, 500)
+  t.equal(readThrown(new TypeError('fetch failed', { cause: refused })).causeCode, 'ECONNREFUSED', "Node's fetch: no code of its own")
+  t.equal(readThrown({ cause: { code: 'EPLAIN' } }).causeCode, 'EPLAIN', 'a plain object and a plain cause')
+  t.equal(readThrown(foreign({ cause: foreign({ cause: refused }) })).causeCode, undefined, 'one level only: the cause of the cause is not read')
+  for (const [cause, label] of [[{ code: '' }, 'an empty code'], [{ code: -111 }, 'a numeric code'], ['ECONNREFUSED', 'a string cause'], [null, 'null'], [undefined, 'no cause']] as const) {
+    t.equal(readThrown(foreign({ cause })).causeCode, undefined, label)
+  }
+  t.equal(readThrown(new InternalServerError(undefined, { originalError: 'x', cause: refused })).causeCode, undefined,
+    'never from an HTTPException: a handler failure is a 500 whose cause is the error being handled')
+  t.equal(readThrown(new NotFound('x', { cause: refused })).causeCode, undefined)
+})
+
+t.test('a cause that cannot be read names no code, and the error keeps its own facts', async (t) => {
+  const getter = Object.defineProperty(foreign({ statusCode: 502, code: 'E_PROXY' }), 'cause', { get () { throw new Error('getter') } })
+  t.same(readThrown(getter), { status: 502, code: 'E_PROXY', causeCode: undefined, prototypes: [Error.prototype], publicMessage: undefined }, 'a throwing cause getter')
+  const trapping = new Proxy({}, { get () { throw new Error('trap') } })
+  const facts = readThrown(foreign({ statusCode: 503, cause: trapping }))
+  t.equal(facts.status, 503, 'a cause whose code read throws')
+  t.equal(facts.causeCode, undefined)
+  t.equal(readThrown(foreign({ statusCode: 503, cause: revoked() })).status, 503, 'a revoked Proxy as cause')
+  const codeGetter = { get code () { throw new Error('getter') } }
+  t.equal(readThrown(foreign({ code: 'E_OWN', cause: codeGetter })).code, 'E_OWN', "a cause's throwing code getter")
+})
+
 t.test('public messages of foreign errors follow expose (http-errors), else 4xx shown and 5xx hidden', async (t) => {
   t.equal(readThrown(foreign({ statusCode: 400 }, 'email is required')).publicMessage, 'email is required')
   t.equal(readThrown(foreign({ statusCode: 400, expose: false }, 'internal detail')).publicMessage, undefined)
@@ -141,8 +170,8 @@ t.test('values whose reads throw carry nothing, and readThrown does not throw', 
 
 t.test('objects without the usual prototype', async (t) => {
   const bare = Object.assign(Object.create(null) as Record<string, unknown>, { statusCode: 404, message: 'bare', code: 'EBARE' })
-  t.same(readThrown(bare), { status: 404, code: 'EBARE', prototypes: [], publicMessage: 'bare' })
-  t.same(readThrown({ statusCode: 418, message: 'teapot' }), { status: 418, code: undefined, prototypes: [], publicMessage: 'teapot' },
+  t.same(readThrown(bare), { status: 404, code: 'EBARE', causeCode: undefined, prototypes: [], publicMessage: 'bare' })
+  t.same(readThrown({ statusCode: 418, message: 'teapot' }), { status: 418, code: undefined, causeCode: undefined, prototypes: [], publicMessage: 'teapot' },
     'Object.prototype is not part of the chain')
 })
 
