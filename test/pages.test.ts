@@ -77,7 +77,7 @@ t.test('errorView: what the client is told', async (t) => {
 
   t.test('validation details only for FST_ERR_VALIDATION', async (t) => {
     const details = [{ instancePath: '/email', message: 'must be string' }]
-    t.equal(viewOf(foreign({ statusCode: 400, code: 'FST_ERR_VALIDATION', validation: details }, 'body/email must be string'), 400).validation, details)
+    t.same(viewOf(foreign({ statusCode: 400, code: 'FST_ERR_VALIDATION', validation: details }, 'body/email must be string'), 400).validation, details)
     t.equal(viewOf(foreign({ statusCode: 400, code: 'E_OTHER', validation: details }, 'x'), 400).validation, undefined, 'another code')
     t.equal(viewOf(foreign({ statusCode: 400, validation: details }, 'x'), 400).validation, undefined, 'no code')
     const hostile = foreign({ statusCode: 400, code: 'FST_ERR_VALIDATION' }, 'body/email must be string')
@@ -87,12 +87,19 @@ t.test('errorView: what the client is told', async (t) => {
     t.equal(view.message, 'body/email must be string', 'the message still says what failed')
   })
 
-  t.test('validation details that are not JSON (a custom validator compiler) are left out', async (t) => {
+  t.test('validation details that are not JSON (a custom validator compiler): only JSON data is kept', async (t) => {
     const cyclic: Record<string, unknown> = { message: 'loop' }
     cyclic.self = cyclic
-    for (const details of [[cyclic], [{ limit: 10n }]]) {
+    const params: Record<string, unknown> = { limit: 10n, ok: 1 }
+    params.self = params
+    const cases: ReadonlyArray<readonly [unknown, unknown]> = [
+      [[cyclic], [{ message: 'loop' }]],
+      [[{ keyword: 'maximum', params }], [{ keyword: 'maximum', params: { ok: 1, self: { ok: 1, self: { ok: 1, self: { ok: 1 } } } } }]],
+      [{ not: 'an array' }, undefined]
+    ]
+    for (const [details, expected] of cases) {
       const view = viewOf(foreign({ statusCode: 400, code: 'FST_ERR_VALIDATION', validation: details }, 'invalid'), 400)
-      t.equal(view.validation, undefined)
+      t.same(view.validation, expected)
       t.doesNotThrow(() => jsonBody(view), 'the JSON body can still be written')
     }
   })
