@@ -1,6 +1,6 @@
 /**
  * RFC 9457 problem details: the `application/problem+json` body of a default JSON response in a
- * context with `problemDetails: true` (DESIGN §5, §6).
+ * context with `problemDetails: true`.
  *
  * Members (RFC 9457 §3.1): `type` (default `about:blank`), `title` (the reason phrase, as §4.2.1 asks
  * for `about:blank`), `status`, `detail` (the public message: 5xx ones stay hidden), `instance` (the
@@ -9,10 +9,12 @@
  * per failure with a JSON pointer, §3's example shape), `validation` and `validationContext`.
  *
  * An error supplies its problem type and members by convention, read without ever throwing:
- * - `type`: a URI (absolute, or a path from `/`) as an instance field or a static class field;
- *   anything else named `type` (raw-body's `'entity.too.large'`) is not a URI and is not used;
+ * - `type`: a URI as an instance field or a static class field (see `isSafeProblemUri` for which);
+ *   a bare word named `type` (raw-body's `'entity.too.large'`) is not meant as a URI and is not used;
+ *   a refused URI (`javascript:…`) is not used either, with a warning in the request log;
  * - `toProblem()`: a method returning a plain object of members; it may set `type`, `title`,
- *   `detail` and `instance` too (never `status`, which is always the response's);
+ *   `detail` and `instance` too (never `status`, which is always the response's); `type` and
+ *   `instance` only as URIs `isSafeProblemUri` accepts;
  * - else `payload`: a plain object of members, as the Flask docs' `InvalidAPIUsage` carries.
  */
 import type { FastifyBaseLogger } from 'fastify'
@@ -60,6 +62,12 @@ export type WarnLogger = Pick<FastifyBaseLogger, 'warn'>
 /** Members the error may set to a string; `status` is never the error's to set. */
 const STANDARD_STRINGS = new Set(['type', 'title', 'detail', 'instance'])
 
+/** The standard members that are URI references (RFC 9457 §3.1.1, §3.1.5): clients may follow them. */
+const URI_MEMBERS = new Set(['type', 'instance'])
+
+/** What a problem URI may be, for warnings. */
+const URI_RULE = 'an http(s) URI, a relative reference ("/problems/x"), about:blank, or a tag: or urn: URI'
+
 /** What an error says about its own problem. */
 interface Supplied {
   readonly type: string | undefined
@@ -81,10 +89,10 @@ export function problemBody (view: ErrorView, error: unknown, log: WarnLogger): 
       supplied.warnings.push('"status" is always the response\'s own status and was not taken from the error')
     } else if (!STANDARD_STRINGS.has(key)) {
       body[key] = value
-    } else if (typeof value === 'string' && (key !== 'type' || isUriReference(value))) {
+    } else if (typeof value === 'string' && (!URI_MEMBERS.has(key) || isSafeProblemUri(value))) {
       body[key] = value
     } else {
-      supplied.warnings.push(`"${key}" must be ${key === 'type' ? 'a URI' : 'a string'}, got ${describe(value)}; the default was kept`)
+      supplied.warnings.push(`"${key}" must be ${URI_MEMBERS.has(key) ? URI_RULE : 'a string'}, got ${describe(value)}; the default was kept`)
     }
   }
   addPluginMembers(body, view)
@@ -133,7 +141,8 @@ function suppliedMembers (error: unknown): Supplied {
     const record = error as Record<string, unknown>
     const ctor = record.constructor
     // The static field of the error's class: `class OutOfCredit extends Error { static type = '…' }`.
-    const type = uriOrUndefined(record.type) ?? uriOrUndefined(typeof ctor === 'function' ? (ctor as { type?: unknown }).type : undefined)
+    const type = ownType(record.type, 'its "type"', warnings) ??
+      ownType(typeof ctor === 'function' ? (ctor as { type?: unknown }).type : undefined, 'its class\'s static "type"', warnings)
     let members: unknown = record.payload
     let source = 'payload'
     if (typeof record.toProblem === 'function') {
@@ -163,32 +172,60 @@ function messageOf (failure: unknown): string {
   return describe(failure)
 }
 
-function uriOrUndefined (value: unknown): string | undefined {
-  return typeof value === 'string' && isUriReference(value) ? value : undefined
+/**
+ * An error's own problem type, when it is one we send. A refused URI is left out with a warning (the
+ * next source, or `about:blank`, is sent); a value not meant as a URI (a bare word, a number) is left
+ * out silently, since many errors carry an unrelated `type` field.
+ */
+function ownType (value: unknown, source: string, warnings: string[]): string | undefined {
+  if (typeof value !== 'string') return undefined
+  if (isSafeProblemUri(value)) return value
+  if (MEANT_AS_URI.test(value) || CONTROL.test(value)) warnings.push(`${source} must be ${URI_RULE}, got ${describe(value)}; it was not used`)
+  return undefined
 }
 
+/** A scheme (`javascript:`, `data:`) or a path: written as a URI, so a refusal deserves a warning. */
+const MEANT_AS_URI = /^\s*(?:[a-z][a-z\d+.-]*:|[/.])/i
+/** C0 and C1 control characters and DEL: never in a URI, and a sign of injected text. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 /**
- * A problem `type` we accept from an error: an absolute URI (`https://…`, `urn:…`, `tag:…`) or an
- * absolute path (`/problems/out-of-credit`), without whitespace. RFC 9457 §3.1.1 allows any URI
- * reference, but a bare word is far more often an unrelated `type` field than a problem type.
+ * RFC 3986 §2's characters: unreserved, reserved and `%` of percent-encoding. No whitespace, no
+ * control character, none of `<>"{}|\\^\``, no non-ASCII (RFC 9457's members are URIs: an IRI must be
+ * percent-encoded).
  */
-function isUriReference (value: string): boolean {
-  return /^(?:[a-z][a-z\d+.-]*:|\/)\S*$/i.test(value)
+const URI_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/
+/**
+ * The URI forms we send. `http:`/`https:` with a host; a relative reference starting with `/`, `./`
+ * or `../` (resolved against the request URL, so its scheme is the request's); `about:blank`
+ * (RFC 9457 §4.2.1); `tag:` (RFC 4151) and `urn:` (RFC 8141) names, which are not fetched.
+ */
+const SAFE_FORMS = /^(?:https?:\/\/[^/?#]|\/|\.\.?\/|about:blank$|tag:.|urn:[a-z\d][a-z\d-]{0,31}:.)/i
+
+/**
+ * Whether `value` is a problem `type` (or `instance`) we send. RFC 9457 §3.1.1 allows any URI
+ * reference, but clients and documentation pages render `type` as a link: a `javascript:`, `data:`,
+ * `vbscript:` or `file:` URI there runs script or reads files when clicked, so only forms that are
+ * web pages or inert names pass. A bare word is refused too: it is far more often an unrelated
+ * `type` field than a problem type.
+ */
+export function isSafeProblemUri (value: string): boolean {
+  return URI_CHARS.test(value) && SAFE_FORMS.test(value)
 }
 
 /**
  * Fastify's validation details as problem `errors`: one `{ pointer, detail, keyword }` per Ajv error.
  * The pointer is the `validationContext`, then Ajv's `instancePath` (already a JSON pointer), then the
  * property named in `params` for `required` / `additionalProperties` / `propertyNames` failures, so a
- * missing `name` in the body is `#/body/name`, not `#/body`. Undefined when `validation` is no array.
+ * missing `name` in the body is `#/body/name`, not `#/body`. Reads the details as the error view has
+ * them (lib/pages.ts: Ajv's documented members only, of Ajv's types); undefined without details.
  */
-export function validationErrors (validation: unknown, context: string | undefined): ProblemFieldError[] | undefined {
-  if (!Array.isArray(validation)) return undefined
+export function validationErrors (validation: ErrorView['validation'], context: string | undefined): ProblemFieldError[] | undefined {
+  if (validation === undefined) return undefined
   const base = context === undefined ? '' : `/${escapeToken(context)}`
-  return validation.map((item: unknown) => fieldError(isPlainObject(item) ? item : {}, base))
+  return validation.map((item) => fieldError(item, base))
 }
 
-function fieldError (item: Record<string, unknown>, base: string): ProblemFieldError {
+function fieldError (item: Readonly<Record<string, unknown>>, base: string): ProblemFieldError {
   const path = typeof item.instancePath === 'string' && (item.instancePath === '' || item.instancePath.startsWith('/')) ? item.instancePath : ''
   const params = isPlainObject(item.params) ? item.params : {}
   const property = [params.missingProperty, params.additionalProperty, params.propertyName].find((name) => typeof name === 'string') as string | undefined

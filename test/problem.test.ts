@@ -250,9 +250,68 @@ t.test('custom errors: their own type and extension members', async (t) => {
     class Odd extends Error { static type = 42; statusCode = 400 }
     app.get('/raw', () => { throw new RawBodyError('too large') })
     app.get('/odd', () => { throw new Odd('odd') })
-    app.get('/spaces', () => { throw Object.assign(new Error('spaces'), { statusCode: 400, type: 'https://example.com/has space' }) })
-    for (const url of ['/raw', '/odd', '/spaces']) t.equal((await app.inject(url)).json().type, BLANK_TYPE, url)
+    app.get('/word', () => { throw Object.assign(new Error('word'), { statusCode: 400, type: 'validation error' }) })
+    for (const url of ['/raw', '/odd', '/word']) t.equal((await app.inject(url)).json().type, BLANK_TYPE, url)
     t.same(problemWarnings(logs), [], 'not worth a warning: the field was never meant as a problem type')
+  })
+
+  t.test('a problem type is sent only when it is a web page or an inert name', async (t) => {
+    const { app, logs } = await build({ problemDetails: true })
+    const accepted = [
+      'https://example.com/probs/out-of-credit', 'HTTP://example.com/p?x=1#y', '/problems/name-taken', './name-taken', '../probs/x',
+      'about:blank', 'tag:example.com,2024:out-of-credit', 'urn:example:problem:out-of-credit', 'https://example.com/caf%C3%A9'
+    ]
+    app.get('/type', (request) => abort(409, 'conflict', { type: (request.query as { t: string }).t }))
+    for (const type of accepted) {
+      t.equal((await app.inject({ url: '/type', query: { t: type } })).json().type, type, type)
+    }
+    t.same(problemWarnings(logs), [], 'no warning for an accepted type')
+  })
+
+  t.test('a javascript:, data:, vbscript: or file: type (or one with control characters) is replaced by about:blank, with a warning', async (t) => {
+    const { app, logs } = await build({ problemDetails: true })
+    const refused = [
+      'javascript:alert(document.cookie)', 'JavaScript:alert(1)', ' javascript:alert(1)', 'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox(1)', 'file:///etc/passwd', 'ftp://example.com/p', 'about:config', 'https://', 'urn:', 'tag:',
+      'https://example.com/a\nb', '/problems/x\u0000', 'https://example.com/has space', 'https://example.com/<script>', 'https://example.com/café',
+      'x\u0085y'
+    ]
+    let type = ''
+    class FromField extends Error { statusCode = 400; type = type }
+    class FromStatic extends Error { statusCode = 400 }
+    class FromProblem extends Error { statusCode = 400; toProblem (): Record<string, unknown> { return { type, instance: type } } }
+    app.get('/field', () => { throw new FromField('f') })
+    app.get('/abort', () => abort(400, 'a', { type }))
+    app.get('/static', () => { (FromStatic as unknown as { type: string }).type = type; throw new FromStatic('s') })
+    app.get('/problem', () => { throw new FromProblem('p') })
+    const warned = { field: 'its "type" must be', abort: 'its "type" must be', static: 'its class\'s static "type" must be', problem: '"type" must be' }
+    for (const value of refused) {
+      type = value
+      for (const [route, warning] of Object.entries(warned)) {
+        logs.length = 0
+        const res = await app.inject(`/${route}`)
+        const label = `${JSON.stringify(value)} from /${route}`
+        t.equal(res.statusCode, 400, label)
+        t.equal(res.json().type, BLANK_TYPE, label)
+        t.notMatch(res.body, /javascript|vbscript|data:|file:/i, `${label}: not in the body`)
+        const warnings = problemWarnings(logs)
+        t.equal(warnings.length, 1, `${label}: one warning line`)
+        t.match(JSON.stringify(warnings[0]), warning.replace(/"/g, '\\"'), `${label}: the warning says which type`)
+        t.match(JSON.stringify(warnings[0]), 'an http(s) URI, a relative reference', `${label}: the warning says what is accepted`)
+      }
+    }
+    t.equal(logs.filter((l) => l.level === LEVEL.warn).length > 0, true, 'warnings go to the request log')
+  })
+
+  t.test('a refused type on the instance falls back to the class\'s own; a refused instance member keeps the path', async (t) => {
+    const { app, logs } = await build({ problemDetails: true })
+    app.get('/fallback', () => { throw Object.assign(new InvalidAPIUsage('x', 400), { type: 'javascript:alert(1)' }) })
+    app.get('/instance', () => { throw Object.assign(new Error('i'), { statusCode: 400, toProblem: () => ({ instance: 'javascript:alert(1)' }) }) })
+    const res = await app.inject('/fallback')
+    t.equal(res.json().type, InvalidAPIUsage.type)
+    const instance = await app.inject('/instance')
+    t.equal(instance.json().instance, '/instance', 'instance is a URI reference too (RFC 9457 §3.1.5)')
+    t.equal(problemWarnings(logs).length, 2)
   })
 
   t.test('5xx: the detail stays hidden; payload members, being the app\'s public data, are sent', async (t) => {
@@ -314,7 +373,7 @@ t.test('unusable problem members: the problem still goes out, with a warning', a
     ['/payload-string', () => { throw new InvalidAPIUsage('t', 422, 'not an object' as unknown as Record<string, unknown>) }, 'payload gave "not an object", not a plain object'],
     ['/to-problem-array', () => { throw Object.assign(new Error('t'), { statusCode: 422, toProblem: () => [1, 2] }) }, 'toProblem() gave array(2), not a plain object'],
     ['/bigint', () => { throw new InvalidAPIUsage('t', 422, { big: 10n }) }, 'cannot be serialised as JSON (Do not know how to serialize a BigInt)'],
-    ['/bad-members', () => { throw Object.assign(new Error('t'), { statusCode: 422, toProblem: () => ({ type: 'no uri', title: 7, detail: 'own detail' }) }) }, '"type" must be a URI, got "no uri"; the default was kept']
+    ['/bad-members', () => { throw Object.assign(new Error('t'), { statusCode: 422, toProblem: () => ({ type: 'no uri', title: 7, detail: 'own detail' }) }) }, '"type" must be an http(s) URI, a relative reference ("/problems/x"), about:blank, or a tag: or urn: URI, got "no uri"; the default was kept']
   ]
   for (const [url, handler] of cases) app.get(url, handler)
   for (const [url, , warning] of cases) {
@@ -330,7 +389,7 @@ t.test('unusable problem members: the problem still goes out, with a warning', a
   logs.length = 0
   const mixed = await app.inject('/bad-members')
   t.same(mixed.json(), { type: BLANK_TYPE, title: 'Unprocessable Entity', status: 422, detail: 'own detail', instance: '/bad-members', requestId: mixed.json().requestId }, 'usable members are kept')
-  t.same(problemWarnings(logs), [['"type" must be a URI, got "no uri"; the default was kept', '"title" must be a string, got 7; the default was kept']])
+  t.same(problemWarnings(logs), [['"type" must be an http(s) URI, a relative reference ("/problems/x"), about:blank, or a tag: or urn: URI, got "no uri"; the default was kept', '"title" must be a string, got 7; the default was kept']])
 })
 
 t.test('validation details', async (t) => {
@@ -385,12 +444,12 @@ t.test('validation details from a custom validator compiler, whatever their shap
     { pointer: '#/body', detail: 'is invalid' },
     { pointer: '#/body/x/%C3%A9', detail: 'bad name' }
   ])
-  t.same(res.json().validation, odd, 'the details themselves are passed on unchanged')
+  t.same(res.json().validation, [{}, { instancePath: 'no-leading-slash', keyword: 'custom' }, { params: { missingProperty: 7 } }, odd[3]],
+    'the details keep only Ajv\'s documented members, of Ajv\'s types; an entry that is not an object stays as {}')
 })
 
 t.test('validationErrors and problemBody as functions', async (t) => {
   t.equal(validationErrors(undefined, 'body'), undefined)
-  t.equal(validationErrors({ not: 'an array' }, 'body'), undefined)
   t.same(validationErrors([{ instancePath: '/a' }], undefined), [{ pointer: '#/a', detail: 'is invalid' }], 'no context: the pointer starts at the value')
   t.same(validationErrors([{ params: { additionalProperty: '%~/?#' } }], 'weird/context'), [{ pointer: '#/weird~1context/%25~0~1?%23', detail: 'is invalid' }])
   t.same(validationErrors([{ params: { missingProperty: 'x\ud800y' } }], 'body'), [{ pointer: '#/body/x%EF%BF%BDy', detail: 'is invalid' }], 'a lone surrogate is encoded as U+FFFD, not thrown')
@@ -420,7 +479,7 @@ t.test('validationErrors and problemBody as functions', async (t) => {
   cyclic.self = cyclic
   const loop = Object.assign(new Error('loop'), { code: 'FST_ERR_VALIDATION', statusCode: 400, validation: [cyclic], validationContext: { not: 'a string' } })
   const loopView = errorView(400, readThrown(loop), loop, 'req-2', '/v')
-  t.equal(loopView.validation, undefined, 'details that are not JSON are left out')
+  t.same(loopView.validation, [{ instancePath: '/a' }], 'members Ajv does not document (a cycle here) are left out')
   t.equal(loopView.validationContext, undefined, 'a context that is not a string is left out')
 })
 
