@@ -153,6 +153,8 @@ export { FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND
 export type { FlaskErrorsOptions, ContextOptions } from './lib/options.js'
 export type { Representation, FormatPolicy } from './lib/negotiate.js'
 export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorSchema, problemSchema } from './lib/schemas.js'
+// The escaping the built-in pages use, for handlers that build HTML from request or error text.
+export { escapeHtml } from './lib/pages.js'
 export { PROBLEM_CONTENT_TYPE } from './lib/problem.js'
 export type { ProblemDetails, ProblemFieldError } from './lib/problem.js'
 export { FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN } from './lib/report.js'

@@ -187,7 +187,14 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 const SPECIAL = /[&<>"']/
 const SPECIALS = /[&<>"']/g
 
-/** Escapes text for HTML element content and quoted attribute values. */
+/**
+ * Escapes text for HTML element content and quoted attribute values: `&`, `<`, `>`, `"` and `'`
+ * become entities (the OWASP rule for both contexts). The built-in pages put every value through it;
+ * a handler that returns HTML built from request or error text (a string result is sent as
+ * `text/html`) needs it as much. Not for unquoted attributes, URLs, `<script>` or CSS.
+ * @example
+ * app.errorhandler(404)((error, request) => [`<h1>No page at ${escapeHtml(request.url)}</h1>`, 404])
+ */
 export function escapeHtml (value: string): string {
   // Most text has nothing to escape: one test instead of a replace that calls back per match.
   return SPECIAL.test(value) ? value.replace(SPECIALS, (char) => ESCAPES[char]) : value

@@ -4,7 +4,9 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
+import Fastify from 'fastify'
 import { createHash } from 'node:crypto'
+import flaskErrors, { abort, escapeHtml as publicEscapeHtml } from '../index.js'
 import { BadRequest, HTTPException, InternalServerError, NotFound, ServiceUnavailable } from '../lib/exceptions.js'
 import { readThrown } from '../lib/thrown.js'
 import { PAGE_HEADERS, cachedPageCount, errorView, escapeHtml, genericText, htmlPage, jsonBody, reasonPhrase } from '../lib/pages.js'
@@ -242,4 +244,17 @@ t.test('PAGE_HEADERS: the CSP hash is the hash of the page\'s own <style>', asyn
   t.notMatch(csp, 'unsafe-inline')
   t.equal(PAGE_HEADERS['x-content-type-options'], 'nosniff')
   t.same(Object.keys(PAGE_HEADERS).sort(), ['content-security-policy', 'x-content-type-options'])
+})
+
+t.test('escapeHtml from the package: a handler escapes what it puts in its own HTML', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(flaskErrors)
+  app.errorhandler(404)((error) => [`<h1>${publicEscapeHtml(error.message)}</h1>`, 404])
+  app.get('/users/:name', (request) => abort(404, `No user called ${(request.params as { name: string }).name}`))
+  const res = await app.inject('/users/%3Cimg%20src%3Dx%20onerror%3D%22alert(1)%22%3E')
+  t.equal(res.statusCode, 404)
+  t.equal(res.body, '<h1>No user called &lt;img src=x onerror=&quot;alert(1)&quot;&gt;</h1>')
+  t.equal(publicEscapeHtml('&<>"\''), '&amp;&lt;&gt;&quot;&#39;', 'the five characters of element content and quoted attributes')
+  t.equal(publicEscapeHtml('plain text'), 'plain text')
 })
