@@ -1,5 +1,5 @@
 /**
- * JSON or HTML for this request (DESIGN §5): HTML when the client prefers `text/html` over
+ * JSON or HTML for this request: HTML when the client prefers `text/html` over
  * `application/json` (RFC 9110 §12.5.1 q-values, ties broken by the client's own order), JSON
  * otherwise — including `*\/*`, no `Accept`, and an `Accept` we cannot satisfy: an error response
  * is never turned into a 406. The header is parsed by `negotiator` (the parser behind Express's
@@ -14,7 +14,7 @@ export type Representation = 'json' | 'html'
 export type FormatPolicy = 'negotiate' | Representation
 
 /**
- * Parsing an Accept header costs a few microseconds (a third of a plain JSON response, DESIGN §10),
+ * Parsing an Accept header costs a few microseconds, a sizeable part of a small error response,
  * and clients send a handful of distinct values, so answers are cached per value. The cache is
  * bounded: when full it is emptied, which keeps memory flat under a flood of unique headers.
  */
@@ -54,14 +54,47 @@ const HTML_TYPE = 'text/html; charset=utf-8'
  * 16 KB one), and no real client puts its preferences there. Cut at an element boundary.
  */
 const READ_LENGTH = 1024
+/**
+ * JSON dialects offered at most. negotiator matches every offered type against every element of the
+ * header, so offering each named dialect made the cost grow with the square of their number, and a
+ * header made of nothing but distinct `+json` types cost many times an ordinary one. Real clients name
+ * one or two (problem+json, vnd.api+json). The dialects are taken in the client's order of
+ * preference, so the one it likes most is always offered and, for dialects named without
+ * parameters, the answer is the one offering all of them would give. Only a header that prefers
+ * more than this many dialects with parameters (`…+json;v=2`, which the bare types offered do not
+ * match, RFC 9110 §12.5.1) can crowd out one that would have counted.
+ */
+const MAX_DIALECTS = 4
+/** A header that may name a JSON dialect; one that does not is offered our two types alone. */
+const DIALECT = /\+json/i
+const OURS = [JSON_TYPE, HTML_TYPE]
 
 function parse (header: string): Representation {
   const accept = header.length <= READ_LENGTH ? header : header.slice(0, Math.max(0, header.lastIndexOf(',', READ_LENGTH)))
   const negotiator = new Negotiator({ headers: { accept } })
   // A client that names a JSON dialect (RFC 6839 `+json`: problem+json, vnd.api+json, hal+json)
   // reads a JSON error: offer the dialects it names alongside our two types.
-  const dialects = negotiator.mediaTypes().filter((type) => type.endsWith('+json'))
-  return negotiator.mediaType([JSON_TYPE, HTML_TYPE, ...dialects]) === HTML_TYPE ? 'html' : 'json'
+  // Most headers name none (every browser's): they are parsed once, not twice.
+  const offered = DIALECT.test(accept) ? [JSON_TYPE, HTML_TYPE, ...dialects(negotiator.mediaTypes())] : OURS
+  return negotiator.mediaType(offered) === HTML_TYPE ? 'html' : 'json'
+}
+
+/**
+ * The distinct `+json` types among `types` (the client's acceptable types, most preferred first), at
+ * most MAX_DIALECTS of them. Media types are case-insensitive (RFC 9110 §8.3.1): `Application/HAL+JSON`
+ * is a dialect, and the same type named twice is offered once (negotiator still reads both elements,
+ * so the higher q of the two counts).
+ */
+function dialects (types: readonly string[]): string[] {
+  const seen = new Set<string>()
+  for (const type of types) {
+    const lower = type.toLowerCase()
+    if (lower.endsWith('+json') && !seen.has(lower)) {
+      seen.add(lower)
+      if (seen.size === MAX_DIALECTS) break
+    }
+  }
+  return [...seen]
 }
 
 /** How many Accept values are cached now (for tests of the bound). */

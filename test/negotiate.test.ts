@@ -1,8 +1,10 @@
 /**
  * lib/negotiate.ts as a unit: which Accept values get HTML and which JSON, the per-context policies,
- * and the bounded cache of answers.
+ * the bounded offer of JSON dialects, and the bounded cache of answers.
  */
 import t from 'tap'
+import fc from 'fast-check'
+import Negotiator from 'negotiator'
 import { choose, cachedCount } from '../lib/negotiate.js'
 import type { Representation } from '../lib/negotiate.js'
 
@@ -117,5 +119,60 @@ t.test('the cache', async (t) => {
     t.equal(wrong, 0, 'answers stay right across clears')
     t.ok(cachedCount() <= 256)
     t.equal(choose(CHROME, 'negotiate'), 'html', 'a value evicted by a clear is parsed again')
+  })
+})
+
+t.test('JSON dialects: every +json type the client names counts, at most 4 distinct ones, its most preferred', async (t) => {
+  t.test('a dialect is recognised whatever its case (media types are case-insensitive)', async (t) => {
+    t.equal(choose('Application/Problem+JSON, text/html;q=0.9', 'negotiate'), 'json')
+    t.equal(choose('APPLICATION/VND.API+JSON;q=0.9, text/html;q=0.5', 'negotiate'), 'json')
+  })
+
+  // Versioned dialects (`;v=1`) are never matched by the bare types offered, so they show which
+  // dialects were offered: the ones ranked above fill the offer, and a fifth is left out.
+  const versioned = (count: number): string => Array.from({ length: count }, (_, i) => `application/vnd.v${i}+json;v=1`).join(', ')
+  t.test('a fifth dialect is not offered when four are ranked above it', async (t) => {
+    t.equal(choose(`${versioned(3)}, application/vnd.api+json;q=0.9, text/html;q=0.5`, 'negotiate'), 'json',
+      'three ranked above: the fourth is offered, and JSON wins over HTML')
+    t.equal(choose(`${versioned(4)}, application/vnd.api+json;q=0.9, text/html;q=0.5`, 'negotiate'), 'html',
+      'four ranked above: it is not offered, so HTML is the best match')
+  })
+
+  t.test('a dialect named many times takes one place', async (t) => {
+    const repeated = Array.from({ length: 20 }, () => 'application/vnd.v0+json;v=1').join(', ')
+    t.equal(choose(`${repeated}, application/vnd.api+json;q=0.9, text/html;q=0.5`, 'negotiate'), 'json')
+  })
+
+  t.test('the most preferred dialect is offered wherever it stands in the header', async (t) => {
+    // Within the 1024 characters that are read.
+    const many = Array.from({ length: 30 }, (_, i) => `application/d${i}+json;q=0.1`).join(',')
+    t.equal(choose(`${many},application/hal+json;q=0.9,text/html;q=0.5`, 'negotiate'), 'json', 'after thirty less preferred ones')
+    t.equal(choose(`${many},application/hal+json;q=0.4,text/html;q=0.5`, 'negotiate'), 'html', 'and HTML still wins when preferred to it')
+  })
+
+  t.test('property: for dialects named without parameters, the answer is the one offering every dialect gives', async (t) => {
+    const JSON_TYPE = 'application/json; charset=utf-8'
+    const HTML_TYPE = 'text/html; charset=utf-8'
+    /** The model: negotiator offered our two types and every distinct dialect the header names. */
+    const model = (accept: string): Representation => {
+      const negotiator = new Negotiator({ headers: { accept } })
+      const all = [...new Set(negotiator.mediaTypes().map((type) => type.toLowerCase()).filter((type) => type.endsWith('+json')))]
+      return negotiator.mediaType([JSON_TYPE, HTML_TYPE, ...all]) === HTML_TYPE ? 'html' : 'json'
+    }
+    const range = fc.oneof(
+      fc.constantFrom('text/html', 'application/json', 'text/*', 'application/*', '*/*', 'image/webp', 'application/xml', 'TEXT/HTML', 'text/html;level=1'),
+      fc.integer({ min: 0, max: 40 }).map((i) => `application/vnd.d${i}+json`),
+      fc.constantFrom('application/problem+json', 'Application/Problem+JSON', 'application/hal+json', 'application/ld+json')
+    )
+    const q = fc.option(fc.constantFrom('0', '0.1', '0.3', '0.5', '0.5', '0.9', '1'), { nil: undefined })
+    const element = fc.tuple(range, q).map(([type, quality]) => quality === undefined ? type : `${type};q=${quality}`)
+    const header = fc.array(element, { minLength: 1, maxLength: 40 }).map((elements) => elements.join(', '))
+    let dialectHeavy = 0
+    fc.assert(fc.property(header, (accept) => {
+      if ((accept.match(/\+json/gi) ?? []).length > 4) dialectHeavy++
+      return choose(accept, 'negotiate') === model(accept)
+    }), { numRuns: 500, seed: process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED) })
+    t.ok(dialectHeavy > 50, `the runs include headers with more than 4 dialects (${dialectHeavy})`)
+    t.pass('500 headers: the same answer as offering every dialect')
   })
 })
