@@ -16,7 +16,7 @@ import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
-import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from './lib/options.js'
+import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey } from './lib/registry.js'
 import { createReporting } from './lib/report.js'
@@ -52,7 +52,9 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     const misplaced = appOnlyKeys(raw)
     if (misplaced.length > 0) throw new FFE_INVALID_OPTION(`${misplaced.join(', ')} can only be set where the plugin is first registered`)
     configureContext(outer.dispatcher.registry, fastify, raw)
-    // Issue 5: a prefixed context's options (an `/api` that always answers JSON or problem+json)
+    const hooks = notFoundHooksOption(raw)
+    if (hooks !== undefined) outer.owners.setHooks(fastify, hooks)
+    // A prefixed context's options (an `/api` that always answers JSON or problem+json)
     // cover its routing 404/405s too, so the context owns them as if it had a 404/405 handler.
     if (fastify.prefix !== '') outer.owners.claim(fastify, outer.notFound, 'flaskErrors options')
     return
@@ -67,13 +69,18 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify) }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
+  const hooks = notFoundHooksOption(raw)
+  if (hooks !== undefined) owners.setHooks(fastify, hooks)
   const notFound: NotFoundHandler = function (request, reply) {
     dispatchRoutingMiss(dispatcher, request.server, methods, request, reply)
   }
   states.set(fastify, { dispatcher, owners, notFound })
 
-  fastify.addHook('onRoute', (route) => { methods.add(route.method) })
-  fastify.addHook('onReady', async () => { owners.ready = true })
+  fastify.addHook('onRoute', (route) => { methods.route(route) })
+  fastify.addHook('onReady', async () => {
+    owners.ready = true
+    methods.findRootCatchAlls(fastify)
+  })
   // Error page templates: every context is remembered as it is created, and which templates each one
   // has is found once, when the app gets ready (DESIGN §5: not per request).
   templates.track(fastify)
@@ -113,12 +120,16 @@ function configureContext (registry: Registry<ContextOptions>, instance: Fastify
   if (preview !== undefined) addPreviewRoute(instance, preview)
 }
 
-/** Stores a handler in `instance`'s scope; a 404/405 handler in a prefixed context claims its prefix. */
+/**
+ * Stores a handler in `instance`'s scope; a 404/405 handler in a prefixed context claims its prefix, one
+ * in a child context without a prefix gets a startup warning (it can own no routing errors).
+ */
 function register (instance: FastifyInstance, key: ReturnType<typeof normalizeKey>, handler: unknown): void {
   const state = stateOf(instance) as PluginState
   const entry = addHandler(state.dispatcher.registry.scope(instance), key, handler)
-  if (key.kind === 'status' && (key.status === 404 || key.status === 405) && instance.prefix !== '') {
-    state.owners.claim(instance, state.notFound, entry.label)
+  if (key.kind === 'status' && (key.status === 404 || key.status === 405)) {
+    if (instance.prefix !== '') state.owners.claim(instance, state.notFound, entry.label)
+    else state.owners.warnUnowned(instance, entry.label)
   }
 }
 
@@ -150,7 +161,7 @@ export { flaskErrors }
 
 export * from './lib/exceptions.js'
 export { FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './lib/errors.js'
-export type { FlaskErrorsOptions, ContextOptions } from './lib/options.js'
+export type { FlaskErrorsOptions, ContextOptions, NotFoundHooks } from './lib/options.js'
 export type { Representation, FormatPolicy } from './lib/negotiate.js'
 export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorSchema, problemSchema } from './lib/schemas.js'
 // The escaping the built-in pages use, for handlers that build HTML from request or error text.

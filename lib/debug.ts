@@ -17,6 +17,7 @@ import { InternalServerError } from './exceptions.js'
 import { describe } from './log.js'
 import { escapeHtml } from './pages.js'
 import type { ErrorView } from './pages.js'
+import type { Redaction } from './redact.js'
 
 /** One line of a source excerpt. */
 export interface SourceLine {
@@ -206,38 +207,21 @@ export function errorChain (error: unknown): DebugError[] {
   return out
 }
 
-/** Headers other than `cookie` and `authorization` that by their name carry secrets (`x-api-key`, `x-auth-token`, `x-session-id`). */
-const SECRET_NAME = /token|secret|api-?key|password|session/i
-const MASK = '[masked]'
-
-/** A header value as shown: credentials masked, keeping what helps debugging (cookie names, the auth scheme). */
-export function maskHeader (name: string, value: string): string {
-  const lower = name.toLowerCase()
-  if (lower === 'cookie') {
-    return value.split(';').map((pair) => {
-      const eq = pair.indexOf('=')
-      return eq === -1 ? MASK : `${pair.slice(0, eq).trim()}=${MASK}`
-    }).join('; ')
-  }
-  if (lower === 'authorization' || lower === 'proxy-authorization') {
-    const space = value.indexOf(' ')
-    return space === -1 ? MASK : `${value.slice(0, space)} ${MASK}`
-  }
-  return SECRET_NAME.test(lower) ? MASK : value
-}
-
-/** The request as the debug report shows it. */
-export function requestSummary (request: FastifyRequest): DebugRequest {
+/**
+ * The request as the debug report shows it: the app's redaction policy masks headers and query values
+ * (cookie names and the auth scheme kept, as they help debugging), the same policy as reports and logs.
+ */
+export function requestSummary (request: FastifyRequest, redaction: Redaction): DebugRequest {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(request.headers)) {
-    headers[name] = maskHeader(name, Array.isArray(value) ? value.join(', ') : String(value))
+    headers[name] = Array.isArray(value) ? value.map((item) => redaction.header(name, item)).join(', ') : redaction.header(name, String(value))
   }
-  return { method: request.method, url: request.url, headers }
+  return { method: request.method, url: redaction.url(request.url), headers }
 }
 
 /** Builds the report for one error response. */
-export function debugReport (error: unknown, view: ErrorView, request: FastifyRequest): DebugReport {
-  return { status: view.status, name: view.name, requestId: view.requestId, errors: errorChain(error), request: requestSummary(request) }
+export function debugReport (error: unknown, view: ErrorView, request: FastifyRequest, redaction: Redaction): DebugReport {
+  return { status: view.status, name: view.name, requestId: view.requestId, errors: errorChain(error), request: requestSummary(request, redaction) }
 }
 
 /**

@@ -19,6 +19,7 @@ import { UNKNOWN_URL, WRONG_METHOD, allowedMethods, routingException, standIn } 
 import type { MethodIndex } from './routing.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
+import type { Redaction } from './redact.js'
 import type { FastifyInternals } from './internals.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
@@ -34,6 +35,8 @@ export interface Dispatcher {
   readonly templates: Templates
   /** The plugin's one window on Fastify's private state (lib/internals.ts). */
   readonly internals: FastifyInternals
+  /** The app's redaction policy: how log lines (and the debug page) name the request. */
+  readonly redaction: Redaction
 }
 
 /** Where one request stands: which handlers ran, how many failed, what was first thrown. */
@@ -92,7 +95,7 @@ export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thr
   try {
     answer(dispatcher, instance, thrown, request, reply, undefined)
   } catch (bug) {
-    emergency(request, reply, bug)
+    emergency(dispatcher.redaction, request, reply, bug)
   }
 }
 
@@ -105,7 +108,7 @@ export function dispatchRoutingMiss (dispatcher: Dispatcher, instance: FastifyIn
     const allowed = allowedMethods(instance, methods, request.method, request.url)
     answer(dispatcher, instance, standIn(allowed), request, reply, allowed)
   } catch (bug) {
-    emergency(request, reply, bug)
+    emergency(dispatcher.redaction, request, reply, bug)
   }
 }
 
@@ -123,7 +126,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
     return
   }
   if (reply.raw.headersSent) {
-    endAfterHeaders(request, reply, thrown)
+    endAfterHeaders(dispatcher.redaction, request, reply, thrown)
     return
   }
   const resolved = dispatcher.registry.resolve(instance)
@@ -145,7 +148,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   }
   const status = facts.status ?? 500
   const options = resolved.options
-  logError(request, thrown, status, routing, { logLevel: options.logLevel, notFoundLogLevel: options.notFoundLogLevel ?? options.logLevel })
+  logError(request, thrown, status, routing, { logLevel: options.logLevel, notFoundLogLevel: options.notFoundLogLevel ?? options.logLevel }, dispatcher.redaction)
   if (entry === undefined || (options.debug && status >= 500)) {
     sendDefault(attempt, error, facts, status)
     return
@@ -202,7 +205,7 @@ function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike
     (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value) }) },
     (failure: unknown) => {
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
-      else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`) })
+      else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`, attempt.dispatcher.redaction) })
     }
   )
 }
@@ -212,7 +215,7 @@ function guard (attempt: Attempt, step: () => void): void {
   try {
     step()
   } catch (bug) {
-    emergency(attempt.request, attempt.reply, bug)
+    emergency(attempt.dispatcher.redaction, attempt.request, attempt.reply, bug)
   }
 }
 
@@ -325,9 +328,9 @@ function isStream (value: unknown): boolean {
 function fail (attempt: Attempt, failure: unknown, what: string): void {
   const { request, reply } = attempt
   const original = ownOriginal(attempt)
-  logFailure(request, failure, original, what)
+  logFailure(request, failure, original, what, attempt.dispatcher.redaction)
   if (reply.raw.headersSent) {
-    endAfterHeaders(request, reply, failure)
+    endAfterHeaders(attempt.dispatcher.redaction, request, reply, failure)
     return
   }
   if (attempt.lastResort) {
@@ -391,15 +394,15 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
     guard(attempt, () => {
       if (html !== undefined) {
         if (movedOn()) {
-          request.log.warn(`${request.method} ${request.url}: error page template ${page} finished after the request had moved on; it was not sent`)
+          request.log.warn(`${attempt.dispatcher.redaction.line(request)}: error page template ${page} finished after the request had moved on; it was not sent`)
           return
         }
         reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
         deliver(attempt, view.status, html)
       } else if (movedOn()) {
-        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`)
+        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`, attempt.dispatcher.redaction)
       } else {
-        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`)
+        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`, attempt.dispatcher.redaction)
         sendBuiltInPage(attempt, view)
       }
     })
@@ -413,7 +416,7 @@ function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
 
 /** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
 function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boolean): void {
-  const report = debugReport(error, view, attempt.request)
+  const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction)
   if (html) {
     attempt.reply.headers(DEBUG_PAGE_HEADERS).header('content-type', HTML)
     deliver(attempt, view.status, debugPage(report))
@@ -450,9 +453,9 @@ function writeRaw500 (reply: FastifyReply): void {
  * failure — unless the response is already complete: then the error is only logged, because
  * destroying the socket would cut a keep-alive connection that may carry the client's next request.
  */
-function endAfterHeaders (request: FastifyRequest, reply: FastifyReply, thrown: unknown): void {
+function endAfterHeaders (redaction: Redaction, request: FastifyRequest, reply: FastifyReply, thrown: unknown): void {
   const complete = reply.raw.writableEnded
-  request.log.error({ err: isError(thrown) ? thrown : { thrown: describe(thrown) } }, `${request.method} ${request.url}: error after the response ${complete ? 'was complete; response kept' : 'headers were sent; connection ended'}`)
+  request.log.error({ err: isError(thrown) ? thrown : { thrown: describe(thrown) } }, `${redaction.line(request)}: error after the response ${complete ? 'was complete; response kept' : 'headers were sent; connection ended'}`)
   if (!complete) reply.raw.destroy()
 }
 
@@ -461,12 +464,12 @@ function endAfterHeaders (request: FastifyRequest, reply: FastifyReply, thrown: 
  * the error straight back here, forever. Log what we can and answer with the raw 500 — or end the
  * connection when headers are out; a complete response is left alone.
  */
-function emergency (request: FastifyRequest, reply: FastifyReply, bug: unknown): void {
+function emergency (redaction: Redaction, request: FastifyRequest, reply: FastifyReply, bug: unknown): void {
   try {
-    request.log.error({ err: bug }, `${request.method} ${request.url}: fastify-flask-errors failed while answering an error`)
+    request.log.error({ err: bug }, `${redaction.line(request)}: fastify-flask-errors failed while answering an error`)
   } catch (loggerFailure) {
     // The logger is what failed: the process warning channel (stderr by default) still reaches the operator.
-    process.emitWarning(`fastify-flask-errors could not log (${messageOf(loggerFailure)}) while answering ${request.method} ${request.url}: ${messageOf(bug)}`)
+    process.emitWarning(`fastify-flask-errors could not log (${messageOf(loggerFailure)}) while answering ${redaction.line(request)}: ${messageOf(bug)}`)
   }
   if (reply.raw.writableEnded) return
   if (reply.raw.headersSent) reply.raw.destroy()

@@ -1,10 +1,12 @@
 /**
- * Log lines for errors (DESIGN §8), through the request's pino logger so every line carries the
- * request id. 5xx and values without a status are bugs: `error`, with the thrown value serialised.
- * 4xx are the client's business: `info` by default, configurable, with routing 404s on their own
- * level because on a public site they are mostly bots.
+ * Log lines for errors, through the request's pino logger so every line carries the request id (as
+ * Flask's `log_exception` writes through `app.logger`). 5xx and values without a status are bugs:
+ * `error`, with the thrown value serialised. 4xx are the client's business: `info` by default,
+ * configurable, with routing 404s on their own level because on a public site they are mostly bots.
+ * The request is named by the app's redaction policy: secret query values masked, the URL bounded.
  */
 import type { FastifyRequest, LogLevel } from 'fastify'
+import type { Redaction } from './redact.js'
 
 /** A pino level name or `'silent'`. */
 export type Level = LogLevel | 'silent'
@@ -95,12 +97,12 @@ export function describe (value: unknown): string {
 }
 
 /** Logs the error a request is answered for, once, at the level its status calls for. */
-export function logError (request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels): void {
+export function logError (request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels, redaction: Redaction): void {
   const level: Level = status >= 500 ? 'error' : routing ? levels.notFoundLogLevel : levels.logLevel
   // Building the line (message, serialised error) costs more than the check: skip it when pino
   // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).
   if (level === 'silent' || (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.(level) === false) return
-  const msg = `${request.method} ${request.url} answered ${status}`
+  const msg = `${redaction.line(request)} answered ${status}`
   // A routing 404/405 is no error of the application's: like Fastify's own "Route … not found" line,
   // it says what was answered and carries no `err` (which would only repeat the status's class).
   if (routing) request.log[level]({ statusCode: status }, msg)
@@ -108,6 +110,6 @@ export function logError (request: FastifyRequest, thrown: unknown, status: numb
 }
 
 /** Logs a failure of the error handling itself (a handler that threw, a template that failed). */
-export function logFailure (request: FastifyRequest, failure: unknown, original: unknown, what: string): void {
-  write(request, 'error', failure, { originalError: plain(original) }, `${request.method} ${request.url}: ${what}`)
+export function logFailure (request: FastifyRequest, failure: unknown, original: unknown, what: string, redaction: Redaction): void {
+  write(request, 'error', failure, { originalError: plain(original) }, `${redaction.line(request)}: ${what}`)
 }

@@ -44,7 +44,7 @@ export interface MailReporterOptions {
 
 /** Options of {@link mailReporterFromEnv} that do not come from the environment. */
 export interface MailFromEnvOptions {
-  /** Sender; default `no-reply@<MAIL_SERVER>`, as in the Flask tutorial. */
+  /** Sender; default `MAIL_DEFAULT_SENDER` (Flask-Mail's variable), else `no-reply@<MAIL_SERVER>` as in the Flask tutorial. */
   from?: string
   /** As in {@link MailReporterOptions}. */
   subject?: MailReporterOptions['subject']
@@ -72,9 +72,36 @@ const MAX_CAUSES = 8
 /** Longest path shown in a subject; the body has the whole URL. */
 const MAX_SUBJECT_PATH = 120
 
-/** Line breaks and other control characters, never allowed in a header. */
+/**
+ * Longest subject, prefix and count included. RFC 5322 §2.1.1 asks for lines of at most 78
+ * characters; a subject is folded, but past a couple of hundred characters it is only noise (and a
+ * custom subject function could return a whole message).
+ */
+const MAX_SUBJECT = 200
+
+/** Longest error text (stack and causes) in a body: a 900 KB message is the client's doing, not news. */
+const MAX_ERROR_TEXT = 64 * 1024
+
+/**
+ * Line breaks and other control characters, never allowed in a header: C0, DEL, C1 (NEL is a line
+ * break to some readers) and the Unicode line and paragraph separators.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]+/g
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g
+
+/** Every line break a mail reader may honour, for splitting user text into lines of its own. */
+const LINE_BREAK = /\r\n|[\r\n\u0085\u2028\u2029]/
+
+/** Control characters left inside a line (all but tab): shown as `\u001b`, never sent raw to a terminal mail reader. */
+// eslint-disable-next-line no-control-regex
+const INLINE_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+
+/**
+ * What the body's text sections are made of: user-controlled text (the error, the URL, header values)
+ * is indented by this on every line, so only the mail's own headings start at the margin and a message
+ * such as "\n\nRequest\n-------\n…" cannot pass for a section of the mail.
+ */
+const INDENT = '    '
 
 /** A non-empty string without line breaks (a host name). */
 function isHeaderText (value: unknown): value is string {
@@ -91,6 +118,27 @@ function oneLine (text: string): string {
   return text.replace(CONTROL, ' ').trim()
 }
 
+/** A subject: one line, at most `MAX_SUBJECT` characters. */
+function subjectLine (text: string): string {
+  const line = oneLine(text)
+  return line.length <= MAX_SUBJECT ? line : `${line.slice(0, MAX_SUBJECT - 1)}…`
+}
+
+/** Control characters inside a line shown as `\\u001b` text. */
+function escapeControls (line: string): string {
+  return line.replace(INLINE_CONTROL, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** `text` as body lines: every line break honoured, each line indented, control characters shown escaped. */
+function indented (text: string): string[] {
+  return text.split(LINE_BREAK).map((line) => INDENT + escapeControls(line))
+}
+
+/** One value on one line (a URL, a header value): line breaks become spaces, controls are shown escaped. */
+function inline (text: string): string {
+  return escapeControls(text.split(LINE_BREAK).join(' '))
+}
+
 /** The default subject: `[error] 500 Internal Server Error: GET /path`, plus the count for a summary. */
 export function defaultSubject (report: ErrorReport, prefix = '[error]'): string {
   const reason = STATUS_CODES[report.status] ?? 'Error'
@@ -100,7 +148,7 @@ export function defaultSubject (report: ErrorReport, prefix = '[error]'): string
   let path = queryAt === -1 ? report.request.url : report.request.url.slice(0, queryAt)
   if (path.length > MAX_SUBJECT_PATH) path = path.slice(0, MAX_SUBJECT_PATH) + '…'
   const times = report.count > 1 ? ` (${report.count} times)` : ''
-  return oneLine(`${prefix} ${report.status} ${reason}: ${report.request.method} ${path}${times}`)
+  return subjectLine(`${prefix} ${report.status} ${reason}: ${report.request.method} ${path}${times}`)
 }
 
 /** Describes one link of a cause chain: its stack (which names class and message) or, for a non-error, its inspected value. */
@@ -134,20 +182,29 @@ export function formatError (error: unknown): string {
   return parts.join('\n\n')
 }
 
-/** The plain-text mail body: what happened, the error with its stack and causes, the request with masked headers. */
+/**
+ * The plain-text mail body: what happened, the error with its stack and causes, the request with
+ * masked headers (the summary the reporting engine made is already masked by the app's policy). The
+ * headings are the mail's own; every line of text that comes from the error or the request is
+ * indented, so none of it can look like a heading.
+ */
 export function formatReportText (report: ErrorReport): string {
   const { request } = report
   const reason = STATUS_CODES[report.status] ?? 'Error'
-  const lines = [`${request.method} ${request.url} answered ${report.status} ${reason}.`]
-  if (report.count > 1) lines.push(`This mail stands for ${report.count} identical errors; the last one is shown.`)
-  lines.push('', 'Error', '-----', formatError(report.error), '', 'Request', '-------')
+  const method = inline(request.method)
+  const url = inline(request.url)
+  const lines = [`${method} ${url} answered ${report.status} ${reason}.`]
+  if (report.count > 1) lines.push(`This mail stands for ${report.count} identical errors; the last one is shown, cut to a few KB.`)
+  let error = formatError(report.error)
+  if (error.length > MAX_ERROR_TEXT) error = `${error.slice(0, MAX_ERROR_TEXT)}\n… (${error.length - MAX_ERROR_TEXT} more characters cut)`
+  lines.push('', 'Error', '-----', ...indented(error), '', 'Request', '-------')
   lines.push(
     `Time:       ${report.time.toISOString()}`,
-    `Method:     ${request.method}`,
-    `URL:        ${request.url}`,
-    `Route:      ${request.route ?? '(no route matched)'}`,
-    `Request id: ${request.requestId}`,
-    `Client IP:  ${request.ip}`,
+    `Method:     ${method}`,
+    `URL:        ${url}`,
+    `Route:      ${request.route === undefined ? '(no route matched)' : inline(request.route)}`,
+    `Request id: ${inline(request.requestId)}`,
+    `Client IP:  ${inline(request.ip)}`,
     `Status:     ${report.status} ${reason}`,
     `Count:      ${report.count}`,
     '',
@@ -156,7 +213,7 @@ export function formatReportText (report: ErrorReport): string {
   )
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue
-    for (const item of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${item}`)
+    for (const item of Array.isArray(value) ? value : [value]) lines.push(`${INDENT}${inline(name)}: ${inline(String(item))}`)
   }
   return lines.join('\n') + '\n'
 }
@@ -224,7 +281,7 @@ export function mailReporter (options: MailReporterOptions): Reporter {
   }
   const transporter = transport ?? smtpTransport(smtp)
   const makeSubject = typeof subject === 'function'
-    ? (report: ErrorReport) => oneLine(String(subject(report)))
+    ? (report: ErrorReport) => subjectLine(String(subject(report)))
     : (report: ErrorReport) => defaultSubject(report, subject)
 
   return async function mail (report: ErrorReport): Promise<void> {
@@ -247,9 +304,11 @@ function envFlag (env: Record<string, string | undefined>, name: string): boolea
 
 /**
  * SMTP settings from `MAIL_SERVER`, `MAIL_PORT` (default 25),
- * `MAIL_USE_TLS`, `MAIL_USERNAME`, `MAIL_PASSWORD`; null when `MAIL_SERVER`
- * is unset or empty. `MAIL_USE_TLS` means STARTTLS, required (port 465:
- * implicit TLS).
+ * `MAIL_USE_TLS`, `MAIL_USE_SSL`, `MAIL_USERNAME`, `MAIL_PASSWORD`; null when
+ * `MAIL_SERVER` is unset or empty. `MAIL_USE_TLS` means STARTTLS, required
+ * (port 465: implicit TLS); `MAIL_USE_SSL` means implicit TLS on any port.
+ * Both are read as words: `0`/`false`/`no`/`off` is off, as Flask-Mail's
+ * booleans (the Flask Mega-Tutorial reads any value, `0` included, as on).
  */
 export function smtpSettingsFromEnv (env: Record<string, string | undefined> = process.env): SmtpSettings | null {
   const host = (env.MAIL_SERVER ?? '').trim()
@@ -264,7 +323,10 @@ export function smtpSettingsFromEnv (env: Record<string, string | undefined> = p
   // and refuses to send in clear when the server does not offer it.
   // Port 465 speaks TLS from the first byte instead.
   const tls = envFlag(env, 'MAIL_USE_TLS')
-  const settings: SmtpSettings = { host, port, secure: tls && port === 465, requireTLS: tls && port !== 465 }
+  // Flask-Mail's MAIL_USE_SSL: smtplib.SMTP_SSL, TLS from the first byte (nodemailer's `secure`).
+  const ssl = envFlag(env, 'MAIL_USE_SSL')
+  if (tls && ssl) throw new FFE_BAD_MAIL_ENV('MAIL_USE_TLS and MAIL_USE_SSL', 'set one at most (MAIL_USE_TLS: STARTTLS on a plain connection; MAIL_USE_SSL: TLS from the first byte, usually port 465)', 'both')
+  const settings: SmtpSettings = { host, port, secure: ssl || (tls && port === 465), requireTLS: tls && port !== 465 }
   const user = env.MAIL_USERNAME ?? ''
   const pass = env.MAIL_PASSWORD ?? ''
   if ((user === '') !== (pass === '')) {
@@ -276,9 +338,12 @@ export function smtpSettingsFromEnv (env: Record<string, string | undefined> = p
 
 /**
  * The Flask tutorial's mail setup from the environment: `MAIL_SERVER`,
- * `MAIL_PORT`, `MAIL_USE_TLS`, `MAIL_USERNAME`, `MAIL_PASSWORD` and `ADMINS`
- * (comma-separated recipients). Returns null when `MAIL_SERVER` is not set,
- * so `report: mailReporterFromEnv()` is simply off in development.
+ * `MAIL_PORT`, `MAIL_USE_TLS`, `MAIL_USE_SSL`, `MAIL_USERNAME`,
+ * `MAIL_PASSWORD`, `MAIL_DEFAULT_SENDER` and `ADMINS` (comma-separated
+ * recipients). Returns null when `MAIL_SERVER` is not set, so
+ * `report: mailReporterFromEnv()` is simply off in development. `options`
+ * sets what the environment does not: `from` (wins over
+ * `MAIL_DEFAULT_SENDER`) and `subject`.
  */
 export function mailReporterFromEnv (env: Record<string, string | undefined> = process.env, options: MailFromEnvOptions = {}): Reporter | null {
   const smtp = smtpSettingsFromEnv(env)
@@ -287,7 +352,7 @@ export function mailReporterFromEnv (env: Record<string, string | undefined> = p
   if (admins.length === 0) throw new FFE_BAD_MAIL_ENV('ADMINS', 'a comma-separated list of addresses when MAIL_SERVER is set', describeValue(env.ADMINS))
   return mailReporter({
     smtp,
-    from: options.from ?? `no-reply@${smtp.host}`,
+    from: options.from ?? ((env.MAIL_DEFAULT_SENDER ?? '').trim() || `no-reply@${smtp.host}`),
     to: admins,
     subject: options.subject
   })

@@ -2,6 +2,7 @@
  * Plugin options: validated once at registration (a typo fails at startup, not on the first error),
  * split into what a context may set for itself and what belongs to the whole app.
  */
+import type { RouteShorthandOptions } from 'fastify'
 import { FFE_INVALID_OPTION } from './errors.js'
 import { describe } from './log.js'
 import type { Level } from './log.js'
@@ -32,6 +33,19 @@ export interface ContextOptions {
   problemDetails: boolean
 }
 
+/**
+ * Route hooks in front of the not-found handlers the plugin installs: Fastify takes them only as the
+ * options of `setNotFoundHandler`, which the plugin calls (once per prefix), so they are given here.
+ * @example
+ * await app.register(flaskErrors, { notFoundHooks: { preHandler: app.rateLimit() } })
+ */
+export interface NotFoundHooks {
+  /** As a route's `preValidation` option: a hook function or a list of them. */
+  preValidation?: RouteShorthandOptions['preValidation']
+  /** As a route's `preHandler` option: a hook function or a list of them. */
+  preHandler?: RouteShorthandOptions['preHandler']
+}
+
 /** Everything `app.register(flaskErrors, options)` takes. */
 export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'>>, ReportOptions {
   /** `true` turns debug mode on (refused when NODE_ENV=production); `'force'` turns it on regardless. */
@@ -41,6 +55,11 @@ export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'
    * designers. Off by default; refused when NODE_ENV=production.
    */
   preview?: string | false
+  /**
+   * Route hooks (rate limiting, auth) run before the plugin answers a routing 404/405: at the root,
+   * and in prefixed contexts that own their prefix (a context's own registration may give its own).
+   */
+  notFoundHooks?: NotFoundHooks
 }
 
 /** Defaults of the context options. */
@@ -58,8 +77,11 @@ const FORMATS = new Set(['negotiate', 'json', 'html'])
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 const CONTEXT_KEYS = new Set(Object.keys(DEFAULTS))
 const APP_KEYS = new Set(['report', 'reportWhen', 'reportTimeout', 'reportDedupeWindow', 'reportRateLimit'])
-/** Options acted on where they are given (a route is added there), not inherited by child contexts. */
-const REGISTRATION_KEYS = new Set(['preview'])
+/**
+ * Options acted on where they are given (a route or a not-found handler is added there), not kept
+ * with the context options child contexts inherit.
+ */
+const REGISTRATION_KEYS = new Set(['preview', 'notFoundHooks'])
 
 /** Validates the context part of `options`; throws `FFE_INVALID_OPTION` naming the bad key. */
 export function contextOptions (options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Partial<ContextOptions> {
@@ -156,4 +178,33 @@ export function previewOption (options: Record<string, unknown>, env: NodeJS.Pro
     throw new FFE_INVALID_OPTION('preview is refused with NODE_ENV=production: it answers any error status on demand; turn it on in development only')
   }
   return value
+}
+
+const NOT_FOUND_HOOK_NAMES = new Set(['preValidation', 'preHandler'])
+
+/**
+ * The `notFoundHooks` option: `{ preValidation?, preHandler? }`, each a hook function or a list of
+ * them, or undefined when not given. Returns fresh lists, so a later change to the caller's arrays
+ * cannot change what runs; a wrong value fails here, at startup, not on the first unknown URL.
+ */
+export function notFoundHooksOption (options: Record<string, unknown>): NotFoundHooks | undefined {
+  const value = options.notFoundHooks
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FFE_INVALID_OPTION(`notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got ${shown(value)}`)
+  }
+  const out: Record<string, unknown[]> = {}
+  for (const [name, hooks] of Object.entries(value as Record<string, unknown>)) {
+    if (!NOT_FOUND_HOOK_NAMES.has(name)) {
+      throw new FFE_INVALID_OPTION(`notFoundHooks takes preValidation and preHandler, got unknown key "${name}" (other hooks: app.addHook in the context, which covers its 404s too)`)
+    }
+    if (hooks === undefined) continue
+    const list: unknown[] = Array.isArray(hooks) ? hooks : [hooks]
+    const bad = list.findIndex((hook) => typeof hook !== 'function')
+    if (bad !== -1) {
+      throw new FFE_INVALID_OPTION(`notFoundHooks.${name} must be a hook function (request, reply, done) or async (request, reply), or a list of them, got ${Array.isArray(hooks) ? `a list holding ${describe(list[bad])}` : describe(hooks)}`)
+    }
+    out[name] = [...list]
+  }
+  return out as NotFoundHooks
 }

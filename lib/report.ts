@@ -6,15 +6,17 @@
  * response. The job Flask leaves to `logging.handlers.SMTPHandler` and
  * error services (Flask docs, "Logging" → "Email Errors to Admins").
  */
+import { createHash } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { isError } from './log.js'
+import type { Redaction } from './redact.js'
 
 /** What a reporter learns about the request that failed. */
 export interface RequestSummary {
   /** HTTP method, e.g. `GET`. */
   method: string
-  /** The raw URL with the query string, as the client sent it. */
+  /** The URL as the client sent it, with the values of secret query parameters masked (`?token=[masked]`). */
   url: string
   /** The route pattern that matched (`/users/:id`); `undefined` for routing 404s. */
   route: string | undefined
@@ -22,13 +24,17 @@ export interface RequestSummary {
   requestId: string
   /** The client address as Fastify sees it (`request.ip`, honours `trustProxy`). */
   ip: string
-  /** Request headers; `cookie`, `authorization`, `proxy-authorization` and `set-cookie` are `'[masked]'`. */
+  /** Request headers, masked by the app's redaction policy (cookie names and the auth scheme are kept). */
   headers: Record<string, string | string[] | undefined>
 }
 
 /** One report, as a reporter receives it. The object is frozen: reporters share it. */
 export interface ErrorReport {
-  /** The original value that was thrown (not the HTTP exception that wrapped it). */
+  /**
+   * The original value that was thrown (not the HTTP exception that wrapped it). In a summary of
+   * duplicates (`count > 1`) an {@link ErrorSnapshot} of the last one instead: the first report of
+   * the error carried the real value, and a window must not hold every repeat's error in memory.
+   */
   error: unknown
   /** The status code that was sent to the client. */
   status: number
@@ -96,10 +102,62 @@ export const FFE_BAD_REPORT_OPTION = createError(
 /** Largest delay `setTimeout` honours; above it Node fires after 1 ms instead. */
 const MAX_TIMER_MS = 2_147_483_647
 
-/** Headers that carry credentials; never handed to a reporter (they end up in mails and third-party services). */
-const MASKED_HEADERS = new Set(['cookie', 'authorization', 'proxy-authorization', 'set-cookie'])
+/** What a summary keeps of a repeated error's message and of its stack frames (characters). */
+const SNAPSHOT_MESSAGE = 2048
+const SNAPSHOT_FRAMES = 4096
+/** Causes a snapshot keeps (cause chains can be long, or cyclic). */
+const SNAPSHOT_CAUSES = 3
 
-const MASK = '[masked]'
+/**
+ * What a summary of duplicates carries instead of the repeated error: its class, message, code, stack
+ * frames and causes, each cut to a few KB. A window holds one per repeated error, whatever size the
+ * thrown value had (a 900 KB message is kept as its first 2 KB). An `Error`, so a reporter that
+ * formats `report.error` (a mail, an error service client) needs no special case.
+ */
+export class ErrorSnapshot extends Error {
+  /** The class of the value that was thrown (`TypeError`, `PaymentError`, `string` for a thrown string). */
+  readonly type: string
+  /** The original's `code`, when it was a string or a number. */
+  readonly code: string | number | undefined
+
+  /** Copies a bounded picture of `value`; `depth` counts the causes already taken. */
+  constructor (value: unknown, depth = 0) {
+    const message = cut(errorMessage(value), SNAPSHOT_MESSAGE)
+    const cause = causeOf(value)
+    super(message, cause === undefined || depth >= SNAPSHOT_CAUSES ? undefined : { cause: new ErrorSnapshot(cause, depth + 1) })
+    this.type = errorClass(value)
+    this.name = this.type
+    this.code = codeOf(value)
+    // The original's frames, not this constructor's: they say where the error was thrown.
+    this.stack = `${this.type}: ${message}\n${cut(framesOf(value), SNAPSHOT_FRAMES)}`.trimEnd()
+  }
+}
+
+/** `text` cut at `max` characters with a marker saying how much was left out. */
+function cut (text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`
+}
+
+/** An error's `cause`, read without throwing. */
+function causeOf (value: unknown): unknown {
+  try {
+    return isError(value) ? value.cause : undefined
+  } catch {
+    // A throwing `cause` getter ends the chain the snapshot keeps.
+    return undefined
+  }
+}
+
+/** A string or number `code`, cut; anything else is not kept (it could be any size). */
+function codeOf (value: unknown): string | number | undefined {
+  try {
+    const code = isError(value) ? (value as { code?: unknown }).code : undefined
+    return typeof code === 'number' ? code : typeof code === 'string' ? cut(code, 200) : undefined
+  } catch {
+    // A throwing `code` getter: the snapshot has no code.
+    return undefined
+  }
+}
 
 /** Short, safe description of a bad option value for error messages. */
 export function describeValue (value: unknown): string {
@@ -144,23 +202,50 @@ export function errorMessage (value: unknown): string {
   }
 }
 
-/** The first `at …` line of an error's stack, the place it was thrown from. */
-function topFrame (value: unknown): string {
+/**
+ * The frame lines of an error's stack, from the first `at …` line after the message: V8 writes the
+ * stack as `Name: message` and then the frames, and a message can itself contain lines that look like
+ * frames (`"\n    at fake (x.js:1:1)"` from user input), which must not count as the throw site.
+ */
+function framesOf (value: unknown): string {
   let stack: unknown
   try {
     stack = isError(value) ? value.stack : undefined
   } catch {
-    // The stack getter threw: the error is identified by class and message alone.
+    // The stack getter threw: there are no frames to read.
     return ''
   }
   if (typeof stack !== 'string') return ''
-  const frame = stack.split('\n').find((line) => line.trimStart().startsWith('at '))
-  return frame === undefined ? '' : frame.trim()
+  const message = errorMessage(value)
+  const at = message === '' ? -1 : stack.indexOf(message)
+  const rest = at === -1 ? stack : stack.slice(at + message.length)
+  const first = /^[ \t]*at /m.exec(rest)
+  return first === null ? '' : rest.slice(first.index)
+}
+
+/** The first `at …` line of an error's stack (after its message), the place it was thrown from. */
+function topFrame (value: unknown): string {
+  const frames = framesOf(value)
+  const end = frames.indexOf('\n')
+  return (end === -1 ? frames : frames.slice(0, end)).trim()
 }
 
 /** Identity of an error for duplicate suppression: class + message + top stack frame. */
 export function fingerprint (value: unknown): string {
   return `${errorClass(value)}\u0000${errorMessage(value)}\u0000${topFrame(value)}`
+}
+
+/** A fixed-size key for a map: what a window keeps of an identity, whatever the message's size. */
+function digest (text: string): string {
+  return createHash('sha1').update(text).digest('base64')
+}
+
+/**
+ * The keys the budget uses: `key` is the error (class + message + throw site), `site` the place it
+ * comes from (class + throw site, any message), both hashed.
+ */
+function identify (value: unknown): { key: string, site: string } {
+  return { key: digest(fingerprint(value)), site: digest(`${errorClass(value)}\u0000${topFrame(value)}`) }
 }
 
 /** Plain-object form of an error and its `cause` chain, for log lines (pino only serialises the `err` key). */
@@ -181,24 +266,15 @@ export function serializeError (value: unknown, depth = 0): Record<string, unkno
   return out
 }
 
-/** Copies the request headers with credentials masked. */
-function maskHeaders (headers: FastifyRequest['headers']): RequestSummary['headers'] {
-  const out: RequestSummary['headers'] = {}
-  for (const [name, value] of Object.entries(headers)) {
-    out[name] = MASKED_HEADERS.has(name.toLowerCase()) ? MASK : value
-  }
-  return out
-}
-
-/** The part of a request a reporter may see: method, URL, route, request id, client address, masked headers. */
-export function summarizeRequest (request: FastifyRequest): RequestSummary {
+/** The part of a request a reporter may see: method, masked URL, route, request id, client address, masked headers. */
+export function summarizeRequest (request: FastifyRequest, redaction: Redaction): RequestSummary {
   return Object.freeze({
     method: request.method,
-    url: request.url,
+    url: redaction.url(request.url),
     route: request.routeOptions.url,
     requestId: request.id,
     ip: request.ip,
-    headers: Object.freeze(maskHeaders(request.headers))
+    headers: Object.freeze(redaction.headers(request.headers))
   })
 }
 
@@ -251,8 +327,18 @@ function reporterName (reporter: Reporter, index: number): string {
 interface Entry {
   /** Occurrences since the last report of this error (0 while `last` is undefined). */
   extra: number
-  /** The last unreported occurrence, sent in the summary when the window rolls. */
-  last: { error: unknown, status: number, request: RequestSummary, time: Date, log: FastifyBaseLogger } | undefined
+  /** The last unreported occurrence (its error as a bounded snapshot), sent in the summary when the window rolls. */
+  last: { error: ErrorSnapshot, status: number, request: RequestSummary, time: Date, log: FastifyBaseLogger } | undefined
+}
+
+/**
+ * How the window's budget of `rateLimit` reports is shared, so that a flood cannot hide a new error:
+ * `perSite` is the most first reports one throw site (class + top frame, any message) may take in a
+ * window; `reserved` is the part of the budget only errors from a site not yet reported in the window
+ * may use (and that summaries of repeats leave free).
+ */
+function shares (rateLimit: number): { perSite: number, reserved: number } {
+  return { perSite: Math.max(1, Math.floor(rateLimit / 10)), reserved: rateLimit < 2 ? 0 : Math.max(1, Math.floor(rateLimit / 10)) }
 }
 
 /**
@@ -260,7 +346,7 @@ interface Entry {
  * `FFE_BAD_REPORT_WHEN`, `FFE_BAD_REPORT_OPTION`). Returns null when there is
  * no reporter, so the core does nothing at all.
  */
-export function createReporting (options: ReportOptions, log: FastifyBaseLogger): Reporting | null {
+export function createReporting (options: ReportOptions, log: FastifyBaseLogger, redaction: Redaction): Reporting | null {
   const reporters = toReporters(options.report)
   const shouldReport = toPredicate(options.reportWhen)
   const timeout = positiveInteger('reportTimeout', options.reportTimeout, 10_000, MAX_TIMER_MS)
@@ -273,8 +359,12 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger)
   // and sent as one summary when the window rolls. An entry that had
   // duplicates stays for the next window (the error is still happening: count
   // on, one summary per window); the others are dropped, so the map never
-  // holds more than `rateLimit` entries.
+  // holds more than `rateLimit` entries. Keys are hashes and a held repeat is
+  // a bounded snapshot, so the map's size does not depend on the messages'.
+  const { perSite, reserved } = shares(rateLimit)
   const entries = new Map<string, Entry>()
+  /** Throw site → first reports it had in this window. At most one key per report sent. */
+  const sites = new Map<string, number>()
   let sent = 0
   let dropped = 0
   let windowTimer: NodeJS.Timeout | undefined
@@ -289,22 +379,30 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger)
   function roll (final = false): void {
     windowTimer = undefined
     sent = 0
+    sites.clear()
     for (const [key, entry] of entries) {
       if (entry.last === undefined) {
         entries.delete(key)
+        continue
+      }
+      // Summaries leave the reserved part of the new window free for new
+      // errors; one that does not fit is dropped (and counted), and the error
+      // is new again. At close there is no next window to keep room in.
+      if (!final && sent >= rateLimit - reserved) {
+        entries.delete(key)
+        dropped++
         continue
       }
       const { log: requestLog, ...last } = entry.last
       const count = entry.extra
       entry.extra = 0
       entry.last = undefined
-      // No budget check needed: the map never holds more than `rateLimit`
-      // entries, so the summaries always fit in the new window.
       sent++
       dispatch({ ...last, count }, requestLog)
     }
     if (dropped > 0) {
-      log.warn({ dropped, reportRateLimit: rateLimit, reportDedupeWindow: windowMs }, `${dropped} error report(s) dropped: more than ${rateLimit} distinct errors in ${windowMs} ms`)
+      log.warn({ dropped, reportRateLimit: rateLimit, perSite, reserved, reportDedupeWindow: windowMs },
+        `${dropped} error report(s) dropped: over the budget of ${rateLimit} reports per ${windowMs} ms (at most ${perSite} distinct errors from one throw site; ${reserved} kept for errors from new throw sites)`)
       dropped = 0
     }
     if (final) entries.clear()
@@ -332,7 +430,7 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger)
           reportedError: serializeError(report.error),
           reporter: name,
           cutOff: finished
-        }, `error reporter ${name} failed while reporting ${report.request.method} ${report.request.url}${finished ? ' (after being cut off)' : ''}`)
+        }, `error reporter ${name} failed while reporting ${redaction.line(report.request)}${finished ? ' (after being cut off)' : ''}`)
         finished = true
       }
     )
@@ -348,7 +446,7 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger)
         reporter: name,
         reportTimeout: timeout,
         reportedError: serializeError(report.error)
-      }, `error reporter ${name} did not finish within ${timeout} ms and was cut off (reporting ${report.request.method} ${report.request.url})`)
+      }, `error reporter ${name} did not finish within ${timeout} ms and was cut off (reporting ${redaction.line(report.request)})`)
     }
   }
 
@@ -365,22 +463,28 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger)
     }
     if (!wanted) return
     const time = new Date()
-    const summary = summarizeRequest(request)
-    const key = fingerprint(error)
+    const { key, site } = identify(error)
     const entry = entries.get(key)
     if (entry !== undefined) {
       entry.extra++
-      entry.last = { error, status, request: summary, time, log: requestLog }
+      entry.last = { error: new ErrorSnapshot(error), status, request: summarizeRequest(request, redaction), time, log: requestLog }
       return
     }
     if (windowTimer === undefined) startWindow()
-    if (sent >= rateLimit) {
+    // A site already reported in this window may take `perSite` first
+    // reports, and not the reserved end of the budget; a new site may take
+    // any report left. So a flood of distinct junk from a few places leaves
+    // room for the error that matters.
+    const fromSite = sites.get(site)
+    const allowed = fromSite === undefined ? sent < rateLimit : fromSite < perSite && sent < rateLimit - reserved
+    if (!allowed) {
       dropped++
       return
     }
     sent++
+    sites.set(site, (fromSite ?? 0) + 1)
     entries.set(key, { extra: 0, last: undefined })
-    dispatch({ error, status, request: summary, time, count: 1 }, requestLog)
+    dispatch({ error, status, request: summarizeRequest(request, redaction), time, count: 1 }, requestLog)
   }
 
   async function flush (): Promise<void> {

@@ -8,6 +8,10 @@ import type { FastifyRequest } from 'fastify'
 import { Writable } from 'node:stream'
 import { describe, isError, logError, logFailure } from '../lib/log.js'
 import type { LogLevels } from '../lib/log.js'
+import { createRedaction } from '../lib/redact.js'
+
+/** The default policy, as an app without a `redact` option has it. */
+const REDACTION = createRedaction()
 
 /** One pino line, parsed. */
 interface Line {
@@ -115,7 +119,7 @@ const LEVELS: LogLevels = { logLevel: 'info', notFoundLogLevel: 'info' }
 t.test('logError', async (t) => {
   t.test('a 5xx is logged at error with the error, status, request id and a line naming method and path', async (t) => {
     const error = new Error('db down')
-    const { lines, reqId } = await linesOf((request) => logError(request, error, 500, false, LEVELS))
+    const { lines, reqId } = await linesOf((request) => logError(request, error, 500, false, LEVELS, REDACTION))
     t.equal(lines.length, 1)
     const [line] = lines
     t.equal(line.level, LEVEL.error)
@@ -130,31 +134,31 @@ t.test('logError', async (t) => {
   t.test('a 5xx is an error whatever the levels say, routing or not', async (t) => {
     const quiet: LogLevels = { logLevel: 'silent', notFoundLogLevel: 'silent' }
     for (const routing of [false, true]) {
-      const { lines } = await linesOf((request) => logError(request, new Error('x'), 503, routing, quiet))
+      const { lines } = await linesOf((request) => logError(request, new Error('x'), 503, routing, quiet, REDACTION))
       t.same(lines.map((line) => line.level), [LEVEL.error], `routing: ${String(routing)}`)
     }
   })
 
   t.test('4xx at logLevel, routing errors at notFoundLogLevel', async (t) => {
     const levels: LogLevels = { logLevel: 'warn', notFoundLogLevel: 'debug' }
-    const plain = await linesOf((request) => logError(request, new Error('bad'), 400, false, levels))
+    const plain = await linesOf((request) => logError(request, new Error('bad'), 400, false, levels, REDACTION))
     t.same(plain.lines.map((line) => line.level), [LEVEL.warn])
     t.equal(plain.lines[0].msg, 'GET /where?q=1 answered 400')
-    const routing = await linesOf((request) => logError(request, new Error('nope'), 404, true, levels))
+    const routing = await linesOf((request) => logError(request, new Error('nope'), 404, true, levels, REDACTION))
     t.same(routing.lines.map((line) => line.level), [LEVEL.debug])
     t.equal(routing.lines[0].statusCode, 404)
     t.notOk('err' in routing.lines[0], 'a routing miss is no error of the app: no err, like Fastify\'s own not-found line')
     t.ok('err' in plain.lines[0], 'other errors carry theirs')
     for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const) {
-      const { lines } = await linesOf((request) => logError(request, new Error('x'), 409, false, { logLevel: level, notFoundLogLevel: 'info' }))
+      const { lines } = await linesOf((request) => logError(request, new Error('x'), 409, false, { logLevel: level, notFoundLogLevel: 'info' }, REDACTION))
       t.same(lines.map((line) => line.level), [LEVEL[level]], level)
     }
   })
 
   t.test('silent writes nothing, for 4xx and for routing errors separately', async (t) => {
-    t.same((await linesOf((request) => logError(request, new Error('x'), 404, false, { logLevel: 'silent', notFoundLogLevel: 'info' }))).lines, [])
-    t.same((await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'info', notFoundLogLevel: 'silent' }))).lines, [])
-    const other = await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'silent', notFoundLogLevel: 'info' }))
+    t.same((await linesOf((request) => logError(request, new Error('x'), 404, false, { logLevel: 'silent', notFoundLogLevel: 'info' }, REDACTION))).lines, [])
+    t.same((await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'info', notFoundLogLevel: 'silent' }, REDACTION))).lines, [])
+    const other = await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'silent', notFoundLogLevel: 'info' }, REDACTION))
     t.same(other.lines.map((line) => line.level), [LEVEL.info], 'routing errors do not follow logLevel once notFoundLogLevel is set')
   })
 
@@ -168,14 +172,14 @@ t.test('logError', async (t) => {
       [revoked(), 'object', 'an unprintable value']
     ]
     for (const [thrown, type, value] of cases) {
-      const { lines } = await linesOf((request) => logError(request, thrown, 500, false, LEVELS))
+      const { lines } = await linesOf((request) => logError(request, thrown, 500, false, LEVELS, REDACTION))
       t.same(lines[0].err, { type, value }, value)
     }
   })
 
   t.test('an error pino cannot serialise is logged as a plain copy, not thrown', async (t) => {
     const frozen = Object.freeze(new Error('frozen'))
-    const first = await linesOf((request) => logError(request, frozen, 409, false, LEVELS))
+    const first = await linesOf((request) => logError(request, frozen, 409, false, LEVELS, REDACTION))
     t.equal(first.lines.length, 1)
     t.equal(first.lines[0].level, LEVEL.info)
     t.equal(first.lines[0].statusCode, 409)
@@ -184,22 +188,22 @@ t.test('logError', async (t) => {
     t.type(first.lines[0].logSerializerError, 'string', 'says why the copy was needed')
 
     const hostile = Object.defineProperty(new Error('hostile'), 'detail', { enumerable: true, get () { throw new Error('getter') } })
-    const second = await linesOf((request) => logError(request, hostile, 500, false, LEVELS))
+    const second = await linesOf((request) => logError(request, hostile, 500, false, LEVELS, REDACTION))
     t.equal(second.lines[0].err?.message, 'hostile')
     t.equal(second.lines[0].logSerializerError, 'getter')
 
     const noStack = Object.defineProperty(new Error('no stack'), 'stack', { get () { throw new Error('stack getter') } })
-    const third = await linesOf((request) => logError(request, noStack, 500, false, LEVELS))
+    const third = await linesOf((request) => logError(request, noStack, 500, false, LEVELS, REDACTION))
     t.equal(third.lines[0].err?.message, 'no stack')
     t.equal(third.lines[0].err?.stack, '(unreadable: a getter threw)')
   })
 
   t.test('the plain copy keeps the error\'s type (pino serialises it again under `err`)', async (t) => {
-    const { lines } = await linesOf((request) => logError(request, Object.freeze(new RangeError('frozen')), 500, false, LEVELS))
+    const { lines } = await linesOf((request) => logError(request, Object.freeze(new RangeError('frozen')), 500, false, LEVELS, REDACTION))
     t.equal(lines[0].err?.type, 'RangeError')
     t.equal(lines[0].err?.message, 'frozen')
     t.match(lines[0].err?.stack, /^RangeError: frozen\n {4}at /)
-    const failure = await linesOf((request) => logFailure(request, Object.freeze(new SyntaxError('bad template')), new Error('o'), 'x'))
+    const failure = await linesOf((request) => logFailure(request, Object.freeze(new SyntaxError('bad template')), new Error('o'), 'x', REDACTION))
     t.equal(failure.lines[0].err?.type, 'SyntaxError')
   })
 })
@@ -208,7 +212,7 @@ t.test('logFailure', async (t) => {
   t.test('carries the failure and the original error, both with stacks', async (t) => {
     const original = new RangeError('original problem')
     const failure = new TypeError('handler broke')
-    const { lines, reqId } = await linesOf((request) => logFailure(request, failure, original, 'error handler 404 threw'))
+    const { lines, reqId } = await linesOf((request) => logFailure(request, failure, original, 'error handler 404 threw', REDACTION))
     t.equal(lines.length, 1)
     const [line] = lines
     t.equal(line.level, LEVEL.error)
@@ -223,28 +227,28 @@ t.test('logFailure', async (t) => {
   })
 
   t.test('originals and failures that are not errors', async (t) => {
-    const { lines } = await linesOf((request) => logFailure(request, 'a string failure', null, 'template failed'))
+    const { lines } = await linesOf((request) => logFailure(request, 'a string failure', null, 'template failed', REDACTION))
     t.same(lines[0].err, { type: 'string', value: '"a string failure"' })
     t.same(lines[0].originalError, { type: 'object', value: 'null' })
-    const proxied = await linesOf((request) => logFailure(request, revoked(), revoked(), 'x'))
+    const proxied = await linesOf((request) => logFailure(request, revoked(), revoked(), 'x', REDACTION))
     t.same(proxied.lines[0].err, { type: 'object', value: 'an unprintable value' })
     t.same(proxied.lines[0].originalError, { type: 'object', value: 'an unprintable value' })
   })
 
   t.test('an original whose fields cannot be read keeps the others', async (t) => {
     const original = Object.defineProperty(new Error('kept'), 'stack', { get () { throw new Error('stack getter') } })
-    const { lines } = await linesOf((request) => logFailure(request, new Error('f'), original, 'x'))
+    const { lines } = await linesOf((request) => logFailure(request, new Error('f'), original, 'x', REDACTION))
     t.same(lines[0].originalError, { type: 'Error', message: 'kept', stack: '(unreadable: a getter threw)' })
 
     const odd = Object.defineProperty(Object.assign(new TypeError('x'), { message: 42 }), 'constructor', { get () { throw new Error('getter') } })
-    const second = await linesOf((request) => logFailure(request, new Error('f'), odd, 'x'))
+    const second = await linesOf((request) => logFailure(request, new Error('f'), odd, 'x', REDACTION))
     t.equal(second.lines[0].originalError?.type, '(unreadable: a getter threw)', 'a constructor that cannot be read')
     t.notOk('message' in (second.lines[0].originalError ?? {}), 'a non-string message is left out')
     t.match(second.lines[0].originalError?.stack, /^TypeError: 42\n {4}at /, 'the stack is kept')
   })
 
   t.test('a failure pino cannot serialise is logged as a plain copy', async (t) => {
-    const { lines } = await linesOf((request) => logFailure(request, Object.freeze(new Error('frozen failure')), new Error('o'), 'x'))
+    const { lines } = await linesOf((request) => logFailure(request, Object.freeze(new Error('frozen failure')), new Error('o'), 'x', REDACTION))
     t.equal(lines.length, 1)
     t.equal(lines[0].err?.message, 'frozen failure')
     t.equal(lines[0].originalError?.message, 'o')

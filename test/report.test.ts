@@ -19,6 +19,10 @@ import {
   type Reporting,
   type RequestSummary
 } from '../lib/report.js'
+import { createRedaction } from '../lib/redact.js'
+
+/** The default policy, as an app without a `redact` option has it. */
+const REDACTION = createRedaction()
 
 interface LogLine { level: number, msg: string, reqId?: string, [key: string]: unknown }
 
@@ -44,7 +48,7 @@ class PaymentError extends Error {}
 async function build (options: ReportOptions): Promise<{ app: FastifyInstance, lines: LogLine[], reporting: Reporting }> {
   const { lines, stream } = captureLog()
   const app = Fastify({ logger: { level: 'info', stream } })
-  const reporting = createReporting(options, app.log)
+  const reporting = createReporting(options, app.log, REDACTION)
   if (reporting === null) throw new Error('expected a reporting engine')
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
@@ -76,12 +80,12 @@ function recorder (): { reports: ErrorReport[], reporter: (report: ErrorReport) 
 t.test('option validation', async (t) => {
   const { lines, stream } = captureLog()
   const log = Fastify({ logger: { stream } }).log
-  t.equal(createReporting({}, log), null, 'no reporter: nothing to do')
-  t.equal(createReporting({ report: [] }, log), null, 'empty list: nothing to do')
-  t.equal(createReporting({ report: undefined, reportWhen: [500] }, log), null)
-  t.equal(createReporting({ report: null }, log), null, 'a reporter switched off (mailReporterFromEnv() without MAIL_SERVER)')
-  t.equal(createReporting({ report: [null, undefined] }, log), null)
-  t.not(createReporting({ report: [null, () => {}] }, log), null, 'null entries are skipped')
+  t.equal(createReporting({}, log, REDACTION), null, 'no reporter: nothing to do')
+  t.equal(createReporting({ report: [] }, log, REDACTION), null, 'empty list: nothing to do')
+  t.equal(createReporting({ report: undefined, reportWhen: [500] }, log, REDACTION), null)
+  t.equal(createReporting({ report: null }, log, REDACTION), null, 'a reporter switched off (mailReporterFromEnv() without MAIL_SERVER)')
+  t.equal(createReporting({ report: [null, undefined] }, log, REDACTION), null)
+  t.not(createReporting({ report: [null, () => {}] }, log, REDACTION), null, 'null entries are skipped')
 
   const bad: Array<[ReportOptions, unknown, RegExp]> = [
     [{ report: 'mail' as never }, FFE_BAD_REPORTER, /report must be a function or a list of functions, got string "mail"/],
@@ -107,9 +111,9 @@ t.test('option validation', async (t) => {
     [{ reportTimeout: -1 }, FFE_BAD_REPORT_OPTION, /reportTimeout/]
   ]
   for (const [options, ErrorClass, message] of bad) {
-    t.throws(() => createReporting(options, log), ErrorClass as never, JSON.stringify(options, (_k, v: unknown) => typeof v === 'function' ? 'fn' : v))
+    t.throws(() => createReporting(options, log, REDACTION), ErrorClass as never, JSON.stringify(options, (_k, v: unknown) => typeof v === 'function' ? 'fn' : v))
     try {
-      createReporting(options, log)
+      createReporting(options, log, REDACTION)
     } catch (error) {
       t.match((error as Error).message, message)
       t.match((error as { code: string }).code, /^FFE_/)
@@ -188,10 +192,10 @@ t.test('summarizeRequest masks credentials and names the route', async (t) => {
   const app = Fastify()
   let summary: RequestSummary | undefined
   let notFound: RequestSummary | undefined
-  app.get('/users/:id', async (request) => { summary = summarizeRequest(request); return 'ok' })
-  app.setNotFoundHandler(async (request, reply) => { notFound = summarizeRequest(request); return reply.code(404).send('nope') })
+  app.get('/users/:id', async (request) => { summary = summarizeRequest(request, REDACTION); return 'ok' })
+  app.setNotFoundHandler(async (request, reply) => { notFound = summarizeRequest(request, REDACTION); return reply.code(404).send('nope') })
   await app.inject({
-    url: '/users/7?token=1',
+    url: '/users/7?token=secret',
     headers: {
       cookie: 'session=secret',
       authorization: 'Bearer secret',
@@ -204,15 +208,15 @@ t.test('summarizeRequest masks credentials and names the route', async (t) => {
   t.ok(summary)
   t.match(summary, {
     method: 'GET',
-    url: '/users/7?token=1',
+    url: '/users/7?token=[masked]',
     route: '/users/:id',
     requestId: /^req-/,
     ip: '127.0.0.1',
     headers: {
-      cookie: '[masked]',
-      authorization: '[masked]',
-      'proxy-authorization': '[masked]',
-      'set-cookie': '[masked]',
+      cookie: 'session=[masked]',
+      authorization: 'Bearer [masked]',
+      'proxy-authorization': 'Basic [masked]',
+      'set-cookie': 'x=[masked]',
       'x-trace': 'abc',
       accept: 'text/html'
     }
@@ -263,7 +267,7 @@ t.test('reporters run after the response, not inside schedule()', async (t) => {
   const { lines, stream } = captureLog()
   const app = Fastify({ logger: { stream } })
   const calls: string[] = []
-  const reporting = createReporting({ report: () => { calls.push('reporter') } }, app.log)
+  const reporting = createReporting({ report: () => { calls.push('reporter') } }, app.log, REDACTION)
   app.setErrorHandler((error, request, reply) => {
     reply.code(500).send('fail')
     reporting?.schedule(error, 500, request)
@@ -375,20 +379,60 @@ t.test('windows roll on a timer; an error that keeps happening gets one summary 
   await app.close()
 })
 
-t.test('rate limit: at most reportRateLimit reports per window, the rest counted and logged', async (t) => {
+t.test('rate limit: at most reportRateLimit reports per window, shared between throw sites, the rest counted and logged', async (t) => {
   const { reports, reporter } = recorder()
+  // 3 reports per window: one site may take 1 (a tenth, at least 1) and the last 1 is kept for new sites.
   const { app, lines } = await build({ report: reporter, reportRateLimit: 3 })
-  for (const n of [1, 2, 3, 4, 5]) await app.inject(`/distinct/${n}`)
-  await app.inject('/distinct/5') // a duplicate of a dropped error is dropped too
-  await app.inject('/distinct/1') // a duplicate of a reported one is counted for the summary
+  await app.inject('/distinct/1')
+  await app.inject('/distinct/2') // same throw site, another message: over the site's share
+  await app.inject('/pay') // a new site
+  await app.inject('/boom/1') // a new site: the reserved report
+  await app.inject('/other') // a new site, but the window's budget is spent
+  await app.inject('/distinct/2') // a repeat of a dropped error is dropped too
+  await app.inject('/distinct/1') // a repeat of a reported one is counted for the summary
   await sleep(20)
-  t.same(reports.map((r) => r.request.url), ['/distinct/1', '/distinct/2', '/distinct/3'])
+  t.same(reports.map((r) => r.request.url), ['/distinct/1', '/pay', '/boom/1'])
   await app.close()
   t.same(reports.map((r) => [r.request.url, r.count]).slice(3), [['/distinct/1', 1]], 'the summary still goes out')
   const warnings = lines.filter((line) => line.level === 40)
   t.equal(warnings.length, 1)
-  t.match(warnings[0], { dropped: 3, reportRateLimit: 3, reportDedupeWindow: 60000, msg: '3 error report(s) dropped: more than 3 distinct errors in 60000 ms' })
+  t.match(warnings[0], {
+    dropped: 3,
+    reportRateLimit: 3,
+    perSite: 1,
+    reserved: 1,
+    reportDedupeWindow: 60000,
+    msg: '3 error report(s) dropped: over the budget of 3 reports per 60000 ms (at most 1 distinct errors from one throw site; 1 kept for errors from new throw sites)'
+  })
   t.notOk('reqId' in warnings[0], 'a window-level line goes to the root logger')
+})
+
+t.test('a budget of 1: no reserve, the one report goes to the first error', async (t) => {
+  const { reports, reporter } = recorder()
+  const { app, lines } = await build({ report: reporter, reportRateLimit: 1 })
+  await app.inject('/pay')
+  await app.inject('/boom/1')
+  await app.inject('/pay')
+  await app.close()
+  t.same(reports.map((r) => [r.request.url, r.count]), [['/pay', 1], ['/pay', 1]], 'the first error and its summary at close')
+  t.match(lines.find((line) => line.level === 40), { dropped: 1, perSite: 1, reserved: 0 })
+})
+
+t.test('summaries leave the reserved part of the next window free for a new error', async (t) => {
+  const { reports, reporter } = recorder()
+  const windowMs = 300
+  // 4 reports per window, the last 1 kept for errors from new throw sites.
+  const { app, lines } = await build({ report: reporter, reportRateLimit: 4, reportDedupeWindow: windowMs, reportWhen: () => true })
+  const repeated = ['/boom/1', '/other', '/pay', '/unavailable']
+  for (const url of repeated) await app.inject(url)
+  for (const url of repeated) await app.inject(url) // four summaries wait for the window's end
+  await sleep(windowMs + 100)
+  t.same(reports.slice(4).map((r) => [r.request.url, r.count]), [['/boom/1', 1], ['/other', 1], ['/pay', 1]], 'three summaries fit; the fourth is dropped')
+  await app.inject('/teapot') // a new error in the new window
+  await sleep(20)
+  t.same(reports.slice(7).map((r) => r.request.url), ['/teapot'], 'the new error is reported at once')
+  t.match(lines.find((line) => line.level === 40), { dropped: 1, reserved: 1 })
+  await app.close()
 })
 
 t.test('a reporter that throws or rejects is logged; the others still run; the response is unchanged', async (t) => {
