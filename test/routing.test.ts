@@ -329,3 +329,208 @@ t.test('routing 404s and 405s: app code never shares the error the default respo
     t.match(failure?.originalError, { type: 'MethodNotAllowed', message: 'This method is not allowed for this address.' }, 'the log line names the 405 being answered')
   })
 })
+
+t.test('a route that calls reply.callNotFound() answers 404, not 405, though other methods serve its path', async (t) => {
+  const { app } = await build()
+  app.get('/files/:name', async (request, reply) => { reply.callNotFound() })
+  app.delete('/files/:name', async () => 'deleted')
+  const res = await app.inject({ url: '/files/missing.txt', headers: API })
+  t.equal(res.statusCode, 404, 'its own method routes the path: the resource is what is missing')
+  t.notOk('allow' in res.headers)
+  const head = await app.inject({ method: 'HEAD', url: '/files/missing.txt' })
+  t.equal(head.statusCode, 404, 'HEAD, which Fastify serves from the GET route, too')
+  const wrong = await app.inject({ method: 'POST', url: '/files/missing.txt', headers: API })
+  t.equal(wrong.statusCode, 405, 'a method no route serves there is still a 405')
+  t.equal(wrong.headers.allow, 'GET, HEAD, DELETE')
+})
+
+t.test('catch-all routes never make an unknown URL a 405', async (t) => {
+  t.test('OPTIONS * (as @fastify/cors registers it), registered after the plugin', async (t) => {
+    const { app } = await build()
+    app.options('*', async (request, reply) => reply.code(204).send())
+    app.get('/things', async () => [])
+    for (const url of ['/unknown', '/', '/a%20b/c%2Fd', '/deep/er/path?x=1']) {
+      const res = await app.inject({ url, headers: API })
+      t.equal(res.statusCode, 404, url)
+      t.notOk('allow' in res.headers, `${url}: no Allow`)
+    }
+    const wrong = await app.inject({ method: 'POST', url: '/things', headers: API })
+    t.equal(wrong.statusCode, 405)
+    t.equal(wrong.headers.allow, 'GET, HEAD', 'no OPTIONS from the catch-all')
+  })
+
+  t.test('OPTIONS * registered before the plugin', async (t) => {
+    const app = Fastify()
+    app.options('*', async (request, reply) => reply.code(204).send())
+    app.get('/things', async () => [])
+    await app.register(flaskErrors)
+    t.teardown(() => app.close())
+    t.equal((await app.inject({ url: '/unknown', headers: API })).statusCode, 404)
+    t.equal((await app.inject({ method: 'PUT', url: '/things', headers: API })).headers.allow, 'GET, HEAD')
+  })
+
+  t.test('a real OPTIONS route on the path is listed', async (t) => {
+    const { app } = await build()
+    app.options('*', async (request, reply) => reply.code(204).send())
+    app.get('/things', async () => [])
+    app.options('/things', async () => 'options')
+    const res = await app.inject({ method: 'DELETE', url: '/things', headers: API })
+    t.equal(res.statusCode, 405)
+    t.equal(res.headers.allow, 'GET, HEAD, OPTIONS')
+  })
+
+  t.test('an SPA fallback GET /* that calls callNotFound() for API paths', async (t) => {
+    const { app } = await build()
+    app.get('/*', async (request, reply) => {
+      if (request.url.startsWith('/api/')) return reply.callNotFound()
+      return 'the app shell'
+    })
+    app.post('/api/login', async () => 'ok')
+    t.equal((await app.inject({ url: '/api/nothing', headers: API })).statusCode, 404)
+    t.equal((await app.inject({ method: 'POST', url: '/api/nothing', headers: API })).statusCode, 404, 'GET and HEAD from the catch-all are not offered')
+    const login = await app.inject({ method: 'GET', url: '/api/login', headers: API })
+    t.equal(login.statusCode, 404, 'GET /api/login is routed under GET (by the catch-all), which called callNotFound()')
+    const wrong = await app.inject({ method: 'PUT', url: '/api/login', headers: API })
+    t.equal(wrong.headers.allow, 'POST', 'a wrong method on a real route lists the real route only')
+  })
+
+  t.test('OPTIONS * of a plugin registered inside a prefixed context (cors inside /api)', async (t) => {
+    const { app } = await build()
+    await app.register(async (api) => {
+      api.options('*', async (request, reply) => reply.code(204).send())
+      api.get('/things', async () => [])
+    }, { prefix: '/api' })
+    for (const url of ['/api/unknown', '/api', '/api/']) {
+      t.equal((await app.inject({ url, headers: API })).statusCode, 404, url)
+    }
+    t.equal((await app.inject({ method: 'POST', url: '/api/things', headers: API })).headers.allow, 'GET, HEAD')
+  })
+
+  t.test("a prefix's own GET /* serves its URL space: a wrong method there is a 405", async (t) => {
+    const { app } = await build()
+    await app.register(async (docs) => {
+      docs.get('/*', async (request, reply) => reply.callNotFound())
+    }, { prefix: '/docs' })
+    t.equal((await app.inject({ url: '/docs/missing', headers: API })).statusCode, 404)
+    const wrong = await app.inject({ method: 'POST', url: '/docs/page', headers: API })
+    t.equal(wrong.statusCode, 405)
+    t.equal(wrong.headers.allow, 'GET, HEAD')
+  })
+
+  t.test('the router options that change the path: trailing and duplicate slashes, case', async (t) => {
+    const { app } = await build({}, { routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false } })
+    app.options('*', async (request, reply) => reply.code(204).send())
+    await app.register(async (api) => {
+      api.options('/*', async (request, reply) => reply.code(204).send())
+      api.get('/things', async () => [])
+    }, { prefix: '/api' })
+    for (const url of ['/unknown/', '//unknown', '/API/Unknown/', '/api//x//', '/Api']) {
+      t.equal((await app.inject({ url, headers: API })).statusCode, 404, url)
+    }
+    t.equal((await app.inject({ method: 'PATCH', url: '/API/Things/', headers: API })).headers.allow, 'GET, HEAD')
+  })
+
+  t.test('a wildcard under a parameter is a real route', async (t) => {
+    const { app } = await build()
+    app.options('/:lang/*', async () => 'localized preflight')
+    const res = await app.inject({ url: '/en/page', headers: API })
+    t.equal(res.statusCode, 405)
+    t.equal(res.headers.allow, 'OPTIONS')
+  })
+})
+
+t.test('a 404/405 handler in a child context without a prefix warns at startup, once, naming it and the fix', async (t) => {
+  const { app, logs } = await build()
+  await app.register(async function accounts (child) {
+    child.errorhandler(404)(() => ['accounts 404', 404])
+    child.errorhandler(405)(() => ['accounts 405', 405])
+    child.errorhandler(410)(() => ['gone', 410])
+    child.get('/accounts/missing', async () => { throw new NotFound() })
+  })
+  await app.ready()
+  const warnings = logs.filter((l) => l.level === LEVEL.warn && /can own no routing/.test(l.msg))
+  t.equal(warnings.length, 1, 'once per context')
+  t.match(warnings[0]?.msg, /"accounts"/)
+  t.match(warnings[0]?.msg, /give the plugin a prefix/)
+  t.match(warnings[0]?.msg, /register the handler at the root/)
+  t.equal((await app.inject('/accounts/missing')).body, 'accounts 404', 'its handler still sees its own routes\' 404s')
+  t.equal((await app.inject({ url: '/elsewhere', headers: API })).json().statusCode, 404)
+})
+
+t.test('no such warning at the root, in a fastify-plugin plugin, or in a prefixed context', async (t) => {
+  const fp = (await import('fastify-plugin')).default
+  const { app, logs } = await build()
+  app.errorhandler(404)(() => ['root', 404])
+  await app.register(fp(async (root) => { root.errorhandler(405)(() => ['root 405', 405]) }))
+  await app.register(async (blog) => { blog.errorhandler(404)(() => ['blog', 404]) }, { prefix: '/blog' })
+  await app.ready()
+  t.same(logs.filter((l) => l.level >= LEVEL.warn), [])
+})
+
+t.test('notFoundHooks run in front of the routing 404s and 405s the plugin answers', async (t) => {
+  const seen: string[] = []
+  const { app } = await build({
+    notFoundHooks: {
+      preValidation: (request, reply, done) => { seen.push(`validate ${request.url}`); done() },
+      preHandler: [
+        async (request) => { seen.push(`handle ${request.url}`) },
+        async (request, reply) => {
+          if (request.headers['x-block'] === 'yes') return await reply.code(401).send({ blocked: true })
+        }
+      ]
+    }
+  })
+  app.get('/page', async () => 'page')
+  await app.register(async (blog) => {
+    blog.errorhandler(404)(() => ['blog 404', 404])
+  }, { prefix: '/blog' })
+  await app.register(async (shop) => {
+    await shop.register(flaskErrors, { format: 'json', notFoundHooks: { preHandler: async (request, reply) => { reply.header('x-shop-hook', 'ran') } } })
+    shop.errorhandler(404)(() => ['shop 404', 404])
+  }, { prefix: '/shop' })
+  await app.ready()
+
+  t.equal((await app.inject({ url: '/page' })).statusCode, 200)
+  t.same(seen, [], 'a successful request runs none of them')
+  t.equal((await app.inject({ url: '/nothing', headers: API })).statusCode, 404)
+  t.equal((await app.inject({ method: 'POST', url: '/page', headers: API })).statusCode, 405)
+  t.same(seen, ['validate /nothing', 'handle /nothing', 'validate /page', 'handle /page'])
+  const blocked = await app.inject({ url: '/nothing', headers: { ...API, 'x-block': 'yes' } })
+  t.equal(blocked.statusCode, 401)
+  t.same(blocked.json(), { blocked: true })
+  seen.length = 0
+  t.equal((await app.inject('/blog/unknown')).body, 'blog 404')
+  t.same(seen, ['validate /blog/unknown', 'handle /blog/unknown'], 'a prefixed context that claims its prefix gets the root\'s hooks')
+  seen.length = 0
+  const shop = await app.inject('/shop/unknown')
+  t.equal(shop.body, 'shop 404')
+  t.equal(shop.headers['x-shop-hook'], 'ran', 'a context\'s own registration gives its own hooks')
+  t.same(seen, [], 'instead of the root\'s')
+})
+
+t.test('notFoundHooks where they would run for no request are refused with the fix', async (t) => {
+  const fp = (await import('fastify-plugin')).default
+  const hook = async (): Promise<void> => {}
+
+  const { app } = await build()
+  await t.rejects(async () => {
+    await app.register(async (child) => {
+      await child.register(flaskErrors, { notFoundHooks: { preHandler: hook } })
+    })
+  }, { code: 'FFE_INVALID_OPTION', message: /context .* which has no prefix, would run for no request.*in a context registered with a prefix/ })
+
+  const second = await build()
+  await t.rejects(async () => {
+    await second.app.register(fp(async (root) => {
+      await root.register(flaskErrors, { notFoundHooks: { preHandler: hook } })
+    }))
+  }, { code: 'FFE_INVALID_OPTION', message: /root can only be given where the plugin is first registered/ })
+
+  const third = await build()
+  await t.rejects(async () => {
+    await third.app.register(async (blog) => {
+      blog.errorhandler(404)(() => 'blog')
+      await blog.register(flaskErrors, { notFoundHooks: { preHandler: hook } })
+    }, { prefix: '/blog' })
+  }, { code: 'FFE_INVALID_OPTION', message: /came after it claimed the prefix "\/blog".*await child\.register\(flaskErrors, \{ notFoundHooks \}\)/ })
+})
