@@ -16,10 +16,11 @@ import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
-import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption } from './lib/options.js'
+import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption, redactOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey } from './lib/registry.js'
 import { createReporting } from './lib/report.js'
+import { createRedaction } from './lib/redact.js'
 import { addErrorSchemas } from './lib/schemas.js'
 import { MethodIndex, PrefixOwners } from './lib/routing.js'
 import { Templates, addPreviewRoute } from './lib/templates.js'
@@ -61,12 +62,13 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   }
   const registry = new Registry<ContextOptions>(DEFAULTS)
   configureContext(registry, fastify, raw)
-  const reporting = createReporting(options, fastify.log)
+  const redaction = createRedaction(redactOption(raw))
+  const reporting = createReporting(options, fastify.log, redaction)
   const templates = new Templates()
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
   })
-  const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify) }
+  const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify), redaction }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
   const hooks = notFoundHooksOption(raw)
@@ -168,7 +170,8 @@ export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorSchema, problemSchema } from '
 export { escapeHtml } from './lib/pages.js'
 export { PROBLEM_CONTENT_TYPE } from './lib/problem.js'
 export type { ProblemDetails, ProblemFieldError } from './lib/problem.js'
-export { FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN } from './lib/report.js'
+export { ErrorSnapshot, FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN } from './lib/report.js'
+export type { RedactOptions } from './lib/redact.js'
 export { FFE_TEMPLATES_NOT_FOUND } from './lib/templates.js'
 export type { TemplateContext } from './lib/templates.js'
 export type { ErrorReport, Reporter, RequestSummary, ReportOptions } from './lib/report.js'

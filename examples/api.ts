@@ -1,7 +1,9 @@
 /**
  * A JSON API with RFC 9457 problem details, next to a site that keeps negotiating HTML/JSON.
  *
- *   npx tsx examples/api.ts          # then: curl -i http://127.0.0.1:3000/api/v1/users/9
+ *   npm run build && npx tsx examples/api.ts    # then: curl -i http://127.0.0.1:3000/api/v1/users/9
+ *
+ * Imports the package by its own name, as an application would: `npm run build` makes `dist/` first.
  *
  * - `/api/v1` registers the plugin again with `{ format: 'json', problemDetails: true }`: every error
  *   there — thrown, aborted, routing 404/405, validation, bad JSON, 413, 415 — is
@@ -13,7 +15,7 @@
 import Fastify from 'fastify'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import flaskErrors, { PROBLEM_SCHEMA_ID, abort, frameworkErrors } from '../index.js'
+import flaskErrors, { PROBLEM_SCHEMA_ID, abort, frameworkErrors } from 'fastify-flask-errors'
 
 /** The Flask docs' API error: a message, a status and a payload; its problem type is the class's. */
 export class InvalidAPIUsage extends Error {

@@ -1,7 +1,10 @@
 /**
  * The main example: the cases of Flask's "Handling Application Errors" page, on Fastify.
  *
- *   npm run example          # then open http://127.0.0.1:3000/
+ *   npm run example          # builds the package, then serves http://127.0.0.1:3000/
+ *
+ * It imports the package by its own name, as an application would (the package.json `exports` let a
+ * package import itself): `npm run build` makes `dist/` first.
  *
  * - `/profile?username=…` aborts with 400 (no name) or 404 (unknown user);
  * - custom 404, 4xx and 500 pages for the site: ejs templates in `examples/views/errors/` that extend
@@ -18,8 +21,7 @@ import view from '@fastify/view'
 import ejs from 'ejs'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fileURLToPath } from 'node:url'
-import flaskErrors, { MethodNotAllowed, NotFound, abort, frameworkErrors } from '../index.js'
-import { escapeHtml } from '../lib/pages.js'
+import flaskErrors, { MethodNotAllowed, NotFound, abort, escapeHtml, frameworkErrors } from 'fastify-flask-errors'
 
 /** The Flask docs' API error: a message, a status and a payload. */
 export class InvalidAPIUsage extends Error {

@@ -8,6 +8,8 @@ import { describe } from './log.js'
 import type { Level } from './log.js'
 import type { FormatPolicy } from './negotiate.js'
 import type { ReportOptions } from './report.js'
+import type { RedactOptions } from './redact.js'
+import { isHeaderName } from './headers.js'
 
 /** Options a context can set for itself (`child.register(flaskErrors, { format: 'json' })`). */
 export interface ContextOptions {
@@ -60,6 +62,11 @@ export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'
    * and in prefixed contexts that own their prefix (a context's own registration may give its own).
    */
   notFoundHooks?: NotFoundHooks
+  /**
+   * Header and query parameter names to mask, on top of the defaults (lib/redact.ts), everywhere the
+   * plugin shows a request: debug page, reports, mails, log lines. App-wide.
+   */
+  redact?: RedactOptions
 }
 
 /** Defaults of the context options. */
@@ -76,7 +83,7 @@ export const DEFAULTS: Readonly<ContextOptions> = {
 const FORMATS = new Set(['negotiate', 'json', 'html'])
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 const CONTEXT_KEYS = new Set(Object.keys(DEFAULTS))
-const APP_KEYS = new Set(['report', 'reportWhen', 'reportTimeout', 'reportDedupeWindow', 'reportRateLimit'])
+const APP_KEYS = new Set(['report', 'reportWhen', 'reportTimeout', 'reportDedupeWindow', 'reportRateLimit', 'redact'])
 /**
  * Options acted on where they are given (a route or a not-found handler is added there), not kept
  * with the context options child contexts inherit.
@@ -178,6 +185,37 @@ export function previewOption (options: Record<string, unknown>, env: NodeJS.Pro
     throw new FFE_INVALID_OPTION('preview is refused with NODE_ENV=production: it answers any error status on demand; turn it on in development only')
   }
   return value
+}
+
+/**
+ * The `redact` option: `{ headers?, query? }`, each a list of names (strings, whole names) or RegExps.
+ * Returns fresh lists, so a later change to the caller's arrays cannot change what is masked.
+ */
+export function redactOption (options: Record<string, unknown>): RedactOptions {
+  const value = options.redact
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof RegExp) {
+    throw new FFE_INVALID_OPTION(`redact must be an object { headers?: [...], query?: [...] } of names to mask, got ${shown(value)}`)
+  }
+  const out: RedactOptions = {}
+  for (const key of Object.keys(value)) {
+    if (key !== 'headers' && key !== 'query') throw new FFE_INVALID_OPTION(`redact takes headers and query, got unknown key "${key}"`)
+    out[key] = redactNames((value as Record<string, unknown>)[key], key)
+  }
+  return out
+}
+
+/** One list of names to mask: strings (header names must be RFC 9110 tokens) or RegExps. */
+function redactNames (list: unknown, key: 'headers' | 'query'): Array<string | RegExp> {
+  const example = key === 'headers' ? "['x-internal-key', /^x-acme-/]" : "['otp', /^sso_/]"
+  if (list === undefined) return []
+  if (!Array.isArray(list)) throw new FFE_INVALID_OPTION(`redact.${key} must be a list of names or RegExps, e.g. ${example}, got ${shown(list)}`)
+  for (const item of list as unknown[]) {
+    if (item instanceof RegExp) continue
+    if (typeof item !== 'string' || item === '') throw new FFE_INVALID_OPTION(`redact.${key} must list non-empty strings or RegExps, e.g. ${example}, got ${item === '' ? 'an empty string' : describe(item)}`)
+    if (key === 'headers' && !isHeaderName(item)) throw new FFE_INVALID_OPTION(`redact.headers: ${JSON.stringify(item)} is not a header name (letters, digits and !#$%&'*+.^_\`|~- only); use a RegExp to match part of a name`)
+  }
+  return [...list as Array<string | RegExp>]
 }
 
 const NOT_FOUND_HOOK_NAMES = new Set(['preValidation', 'preHandler'])

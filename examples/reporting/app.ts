@@ -11,9 +11,9 @@ import Fastify from 'fastify'
 import pino from 'pino'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import flaskErrors from '../../index.js'
-import { mailReporterFromEnv } from '../../lib/mail.js'
-import type { Reporter } from '../../lib/report.js'
+import flaskErrors from 'fastify-flask-errors'
+import type { Reporter } from 'fastify-flask-errors'
+import { mailReporterFromEnv } from 'fastify-flask-errors/mail'
 
 /** The example's settings, all from the environment. */
 export interface ExampleConfig {
