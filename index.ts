@@ -18,7 +18,10 @@ import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption, redactOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
-import { Registry, addHandler, normalizeKey } from './lib/registry.js'
+import { Registry, addHandler, normalizeKey, refuseSecondArgument } from './lib/registry.js'
+import { choose } from './lib/negotiate.js'
+import { appendVary } from './lib/headers.js'
+import type { Representation } from './lib/negotiate.js'
 import { createReporting } from './lib/report.js'
 import { createRedaction } from './lib/redact.js'
 import { addErrorSchemas } from './lib/schemas.js'
@@ -93,7 +96,9 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   addErrorSchemas(fastify)
   owners.install(fastify, notFound)
 
-  fastify.decorate('errorhandler', function errorhandler (this: FastifyInstance, key: ErrorKey) {
+  fastify.decorate('errorhandler', function errorhandler (this: FastifyInstance, key: ErrorKey, ...extra: unknown[]) {
+    // Flask's habit from JavaScript, `app.errorhandler(404, fn)`: fn would never be registered.
+    if (extra.length > 0) refuseSecondArgument(key)
     const normalized = normalizeKey(key)
     return <H>(handler: H): H => {
       register(this, normalized, handler)
@@ -107,7 +112,24 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     register(this, normalizeKey(key), handler)
   })
   fastify.decorateReply('abort', abort)
+  fastify.decorateReply('errorFormat', errorFormat)
   fastify.decorateReply(kAttempt, null)
+}
+
+/**
+ * `reply.errorFormat()`: the representation the default error response would take for this request,
+ * from the `format` option in force for its context, then the client's Accept.
+ */
+function errorFormat (this: FastifyReply): Representation {
+  const { request } = this
+  const { dispatcher, owners } = stateOf(request.server) as PluginState
+  // A routing miss (or a framework error) belongs to the context that owns the URL's prefix, as
+  // the default response does; any other request to its route's context.
+  const instance = request.is404 ? owners.ownerOf(request.url, request.server) : request.server
+  const policy = dispatcher.registry.resolve(instance).options.format
+  // The handler's answer now depends on Accept, so caches must key on it (RFC 9110 §12.5.5).
+  if (policy === 'negotiate') appendVary(this, 'Accept')
+  return choose(request.headers.accept, policy)
 }
 
 /**
@@ -149,6 +171,9 @@ export function frameworkErrors (error: Error, request: FastifyRequest, reply: F
     reply.send(error)
     return
   }
+  // Fastify makes the reply of a framework error from its base class, without the app's reply
+  // decorators: a handler that asks for the format must still get an answer, not a TypeError.
+  Object.defineProperty(reply, 'errorFormat', { value: errorFormat })
   // No route matched yet: the context that owns the URL's prefix answers, with its options.
   dispatch(state.dispatcher, state.owners.ownerOf(request.url, request.server), error, request, reply)
 }
@@ -162,10 +187,11 @@ export default flaskErrors
 export { flaskErrors }
 
 export * from './lib/exceptions.js'
-export { FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './lib/errors.js'
+export { FFE_DECORATOR_TAKES_KEY_ONLY, FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './lib/errors.js'
 export type { FlaskErrorsOptions, ContextOptions, NotFoundHooks } from './lib/options.js'
 export type { Representation, FormatPolicy } from './lib/negotiate.js'
-export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorSchema, problemSchema } from './lib/schemas.js'
+export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorResponses, errorSchema, problemSchema } from './lib/schemas.js'
+export type { ErrorResponseSchema, ErrorResponsesOptions } from './lib/schemas.js'
 // The escaping the built-in pages use, for handlers that build HTML from request or error text.
 export { escapeHtml } from './lib/pages.js'
 export { PROBLEM_CONTENT_TYPE } from './lib/problem.js'

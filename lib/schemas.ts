@@ -1,11 +1,11 @@
 /**
  * JSON schemas of the plugin's error bodies, shared with `fastify.addSchema` so routes can `$ref` them
- * for their 4xx/5xx responses and `@fastify/swagger`-style generators show the error shapes:
+ * for their 4xx/5xx responses and `@fastify/swagger`-style generators show the error shapes, under
+ * the media type that is sent (`errorResponses`):
  *
  *   app.get('/users/:id', { schema: { response: {
  *     200: User,
- *     '4xx': { $ref: 'fastify-flask-errors/problem' },
- *     '5xx': { $ref: 'fastify-flask-errors/problem' }
+ *     ...errorResponses({ problemDetails: true })   // '4xx' and '5xx', application/problem+json
  *   } } }, handler)
  *
  * The ids are plain names, not `…#fragment` ones: Fastify resolves a `$ref` to a shared schema by its
@@ -88,6 +88,40 @@ export const problemSchema = {
   },
   additionalProperties: true
 } as const
+
+/** The media type of each body, as the plugin sends it (lib/dispatch.ts; charset aside). */
+const ERROR_MEDIA_TYPE = 'application/json'
+const PROBLEM_MEDIA_TYPE = 'application/problem+json'
+
+/** One response entry of a route schema, in the form Fastify and `@fastify/swagger` read per media type. */
+export interface ErrorResponseSchema {
+  description: string
+  content: Record<string, { schema: { $ref: string } }>
+}
+
+/** Which body the documented routes answer errors with: the context's `problemDetails` option. */
+export interface ErrorResponsesOptions {
+  /** The same value as the `problemDetails` option in force for the route. Default false. */
+  problemDetails?: boolean
+}
+
+/**
+ * The `'4xx'` and `'5xx'` entries of a route's response schema, with the media type the plugin
+ * actually sends: `@fastify/swagger` documents a bare `{ $ref }` response as `application/json`,
+ * which is wrong for problem details. A response given with `content` keeps its media type in the
+ * OpenAPI document (and Fastify picks a serializer by the reply's content type the same way).
+ * Fresh objects on every call: schema tools write to what they are given.
+ * @example
+ * api.get('/users/:id', { schema: { response: { 200: User, ...errorResponses({ problemDetails: true }) } } }, handler)
+ */
+export function errorResponses (options: ErrorResponsesOptions = {}): { '4xx': ErrorResponseSchema, '5xx': ErrorResponseSchema } {
+  const problem = options.problemDetails === true
+  const entry = (kind: string): ErrorResponseSchema => ({
+    description: `${kind} (${problem ? 'RFC 9457 problem details' : 'Fastify\'s error shape'})`,
+    content: { [problem ? PROBLEM_MEDIA_TYPE : ERROR_MEDIA_TYPE]: { schema: { $ref: problem ? PROBLEM_SCHEMA_ID : ERROR_SCHEMA_ID } } }
+  })
+  return { '4xx': entry('Client error'), '5xx': entry('Server error') }
+}
 
 /**
  * Adds both schemas to `fastify` (where the plugin is registered, so every child context sees them).

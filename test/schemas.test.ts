@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import flaskErrors, { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, abort, errorSchema, problemSchema } from '../index.js'
+import flaskErrors, { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, abort, errorResponses, errorSchema, problemSchema } from '../index.js'
 import { API, build } from './helpers.js'
 
 t.test('both schemas are registered under their documented ids', async (t) => {
@@ -96,4 +96,31 @@ t.test('one copy per app; an id the app already uses keeps the app\'s schema', a
   await app.register(flaskErrors)
   t.same(app.getSchema(ERROR_SCHEMA_ID), own)
   t.same(app.getSchema(PROBLEM_SCHEMA_ID), problemSchema, 'the other one is still added')
+})
+
+t.test('errorResponses: the 4xx/5xx entries with the media type each body is sent as', async (t) => {
+  t.same(errorResponses({ problemDetails: true }), {
+    '4xx': { description: 'Client error (RFC 9457 problem details)', content: { 'application/problem+json': { schema: { $ref: PROBLEM_SCHEMA_ID } } } },
+    '5xx': { description: 'Server error (RFC 9457 problem details)', content: { 'application/problem+json': { schema: { $ref: PROBLEM_SCHEMA_ID } } } }
+  })
+  t.same(errorResponses(), {
+    '4xx': { description: 'Client error (Fastify\'s error shape)', content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_ID } } } },
+    '5xx': { description: 'Server error (Fastify\'s error shape)', content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_ID } } } }
+  })
+})
+
+t.test('errorResponses entries are response schemas Fastify compiles: a route\'s own error body of that type goes through them', async (t) => {
+  const { app } = await build({ problemDetails: true })
+  t.teardown(() => app.close())
+  app.get('/own', { schema: { response: errorResponses({ problemDetails: true }) } }, async (request, reply) => {
+    return await reply.code(409).type('application/problem+json').send({ type: 'about:blank', title: 'Conflict', status: '409', detail: 'taken', instance: '/own', kept: true })
+  })
+  app.get('/plugin', { schema: { response: errorResponses({ problemDetails: true }) } }, () => abort(404, 'no such user'))
+  const own = await app.inject('/own')
+  t.equal(own.statusCode, 409)
+  t.same(own.json(), { type: 'about:blank', title: 'Conflict', status: 409, detail: 'taken', instance: '/own', kept: true }, 'typed by the problem schema (status "409" → 409), extra members kept')
+  const fromPlugin = await app.inject({ url: '/plugin', headers: API })
+  t.equal(fromPlugin.statusCode, 404)
+  t.match(fromPlugin.headers['content-type'], /^application\/problem\+json/)
+  t.equal(fromPlugin.json().detail, 'no such user')
 })

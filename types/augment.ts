@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AbortOptions, HTTPExceptionClass } from '../lib/exceptions.js'
+import type { Representation } from '../lib/negotiate.js'
 
 /** Any class; an error class is the usual key, but whatever the app throws can have a handler. */
 export type ErrorClass<T = unknown> = abstract new (...args: any[]) => T
@@ -17,8 +18,26 @@ export type ErrorKey = number | string | ErrorClass
  */
 export type StatusError = import('../lib/exceptions.js').HTTPException | (Error & { statusCode: number, code?: string })
 
-/** What a handler for a string error code receives: an error whose `code` is that string. */
-export type CodedError = Error & { code: string, statusCode?: number }
+/**
+ * What a handler for a string error code receives: an error whose `code` is that string, or whose
+ * `cause`'s `code` is (a proxy's or an HTTP client's error wrapping `ECONNREFUSED`), so its own `code`
+ * may be another string or absent.
+ */
+export type CodedError = Error & { code?: string, statusCode?: number }
+
+type Digit = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9'
+
+/**
+ * Keys that fit `ErrorKey` but that registration refuses, because no thrown value is ever looked up by
+ * them: `Object` and the primitive wrappers (thrown primitives have no class chain; they become a 500),
+ * a status written as a string (`'404'`: use the number) and a status range (`'4xx'`).
+ */
+export type NeverMatchedKey =
+  | ObjectConstructor | StringConstructor | NumberConstructor | BooleanConstructor | SymbolConstructor | BigIntConstructor
+  | `${Digit}${Digit}${Digit}` | `${'4' | '5'}${'xx' | 'XX'}`
+
+/** `K`, or `never` when it is a key registration refuses (the call then does not compile). */
+export type CheckedKey<K> = K extends NeverMatchedKey ? never : K
 
 /** The error type a handler for `K` receives. */
 export type ErrorFor<K> =
@@ -41,15 +60,15 @@ declare module 'fastify' {
      * @example
      * app.errorhandler(404)((error, request, reply) => reply.view('404.ejs'))
      */
-    errorhandler: <K extends ErrorKey>(key: K) => <H extends ErrorHandler<ErrorFor<K>>>(handler: H) => H
+    errorhandler: <K extends ErrorKey>(key: CheckedKey<K>) => <H extends ErrorHandler<ErrorFor<K>>>(handler: H) => H
     /**
      * Flask's method: registers `handler` for `key` in this context.
      * @example
      * app.register_error_handler(500, () => ['<h1>Oops</h1>', 500])
      */
-    register_error_handler: <K extends ErrorKey>(key: K, handler: ErrorHandler<ErrorFor<K>>) => void
+    register_error_handler: <K extends ErrorKey>(key: CheckedKey<K>, handler: ErrorHandler<ErrorFor<K>>) => void
     /** camelCase alias of `register_error_handler`. */
-    registerErrorHandler: <K extends ErrorKey>(key: K, handler: ErrorHandler<ErrorFor<K>>) => void
+    registerErrorHandler: <K extends ErrorKey>(key: CheckedKey<K>, handler: ErrorHandler<ErrorFor<K>>) => void
   }
 
   interface FastifyReply {
@@ -59,5 +78,14 @@ declare module 'fastify' {
      * app.get('/gone', (request, reply) => reply.abort(410))
      */
     abort: (status: number | HTTPExceptionClass, description?: string, options?: AbortOptions) => never
+    /**
+     * The representation the default error response would take for this request: the `format`
+     * option in force for its context (for an unknown URL, the context owning its prefix), then the
+     * client's `Accept`. Under `format: 'negotiate'` it adds `Vary: Accept` to the reply, since the
+     * answer then depends on that header.
+     * @example
+     * app.errorhandler(500)((error, request, reply) => reply.errorFormat() === 'html' ? '<h1>Oops</h1>' : error)
+     */
+    errorFormat: () => Representation
   }
 }
