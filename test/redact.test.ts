@@ -4,6 +4,7 @@
  * the `redact` option's validation at registration.
  */
 import t from 'tap'
+import type { Test } from 'tap'
 import Fastify from 'fastify'
 import flaskErrors, { FFE_INVALID_OPTION } from '../index.js'
 import type { FlaskErrorsOptions } from '../index.js'
@@ -12,7 +13,7 @@ import { build, API } from './helpers.js'
 interface DebugRequest { method: string, url: string, headers: Record<string, string> }
 
 /** What the debug JSON of a crashing request shows of it. */
-async function shown (t: Tap.Test, request: { url?: string, headers?: Record<string, string | string[]> }, options: FlaskErrorsOptions = {}): Promise<DebugRequest> {
+async function shown (t: Test, request: { url?: string, headers?: Record<string, string | string[]> }, options: FlaskErrorsOptions = {}): Promise<DebugRequest> {
   const { app } = await build({ debug: true, ...options })
   t.teardown(() => app.close())
   app.get('/crash', () => { throw new Error('crash') })
@@ -115,5 +116,5 @@ t.test('a bad redact option fails at registration with a message that says the f
   t.teardown(() => app.close())
   await app.register(flaskErrors, { redact: { headers: undefined, query: ['otp'] } })
   app.register(async (child) => { await child.register(flaskErrors, { redact: { query: ['x'] } }) })
-  await t.rejects(app.ready(), { code: 'FFE_INVALID_OPTION', message: /redact can only be set where the plugin is first registered/ }, 'app-wide: one policy per app')
+  await t.rejects(async () => { await app.ready() }, { code: 'FFE_INVALID_OPTION', message: /redact can only be set where the plugin is first registered/ }, 'app-wide: one policy per app')
 })

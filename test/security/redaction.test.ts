@@ -6,6 +6,7 @@
  * cannot pass for a section of the mail or break its subject.
  */
 import t from 'tap'
+import type { Test } from 'tap'
 import { mailReporter } from '../../lib/mail.js'
 import type { ErrorReport } from '../../index.js'
 import { abort } from '../../index.js'
@@ -38,7 +39,7 @@ function pluginLines (logs: LogLine[]): LogLine[] {
   return logs.filter((line) => line.msg !== 'incoming request')
 }
 
-async function hostileApp (t: Tap.Test, debug: boolean): Promise<{ app: Awaited<ReturnType<typeof build>>['app'], logs: LogLine[], reports: ErrorReport[], mails: Awaited<ReturnType<typeof startSmtp>> }> {
+async function hostileApp (t: Test, debug: boolean): Promise<{ app: Awaited<ReturnType<typeof build>>['app'], logs: LogLine[], reports: ErrorReport[], mails: Awaited<ReturnType<typeof startSmtp>> }> {
   const mails = await startSmtp(t)
   const reports: ErrorReport[] = []
   const { app, logs } = await build({

@@ -4,6 +4,7 @@
  * goes unreported.
  */
 import t from 'tap'
+import type { Test } from 'tap'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { ErrorSnapshot } from '../../index.js'
@@ -25,7 +26,7 @@ t.test('99 distinct 900 KB messages, each twice: the window holds a few KB per e
 })
 
 /** An app whose routes fail from a few throw sites, with every report recorded. */
-async function floodApp (t: Tap.Test): Promise<{ app: Awaited<ReturnType<typeof build>>['app'], reports: ErrorReport[], logs: Awaited<ReturnType<typeof build>>['logs'] }> {
+async function floodApp (t: Test): Promise<{ app: Awaited<ReturnType<typeof build>>['app'], reports: ErrorReport[], logs: Awaited<ReturnType<typeof build>>['logs'] }> {
   const reports: ErrorReport[] = []
   const { app, logs } = await build({ report: (report) => { reports.push(report) } }, { logger: { level: 'warn' } })
   t.teardown(() => app.close())
