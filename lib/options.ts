@@ -229,7 +229,8 @@ export function notFoundHooksOption (options: Record<string, unknown>): NotFound
   const value = options.notFoundHooks
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new FFE_INVALID_OPTION(`notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got ${shown(value)}`)
+    const got = Array.isArray(value) ? 'a list (say where its hooks run: { preHandler: [...] })' : shown(value)
+    throw new FFE_INVALID_OPTION(`notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got ${got}`)
   }
   const out: Record<string, unknown[]> = {}
   for (const [name, hooks] of Object.entries(value as Record<string, unknown>)) {

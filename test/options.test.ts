@@ -162,3 +162,52 @@ t.test('previewOption: a route path, off by default, refused on production', asy
   }
   t.match(refusal(t, () => previewOption({ preview: '/_errors' }, PRODUCTION), 'preview on production'), /preview is refused with NODE_ENV=production/)
 })
+
+t.test('notFoundHooks: route hooks, a function or a list for preValidation and preHandler, refused otherwise with the fix', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { default: flaskErrors } = await import('../index.js')
+  const hook = async (): Promise<void> => {}
+  /** Registers the plugin with `notFoundHooks: value` in a fresh app; the registration's error, if any. */
+  async function register (value: unknown): Promise<unknown> {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    try {
+      await app.register(flaskErrors, { notFoundHooks: value as never })
+      await app.ready()
+    } catch (error) {
+      return error
+    }
+    return undefined
+  }
+  for (const value of [{}, { preHandler: hook }, { preValidation: [hook, hook] }, { preHandler: [] }, { preHandler: undefined, preValidation: hook }, undefined]) {
+    t.equal(await register(value), undefined, `accepted: ${JSON.stringify(value, (key, v: unknown) => typeof v === 'function' ? 'fn' : v) ?? 'undefined'}`)
+  }
+  const refused: Array<[unknown, string]> = [
+    [hook, 'notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got function hook'],
+    [[hook], 'notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got a list (say where its hooks run: { preHandler: [...] })'],
+    [null, 'notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got null'],
+    ['rateLimit', 'notFoundHooks must be an object { preValidation?, preHandler? } of route hooks, e.g. { preHandler: app.rateLimit() }, got "rateLimit"'],
+    [{ onRequest: hook }, 'notFoundHooks takes preValidation and preHandler, got unknown key "onRequest" (other hooks: app.addHook in the context, which covers its 404s too)'],
+    [{ preHandler: 'limit' }, 'notFoundHooks.preHandler must be a hook function (request, reply, done) or async (request, reply), or a list of them, got "limit"'],
+    [{ preValidation: [hook, 1] }, 'notFoundHooks.preValidation must be a hook function (request, reply, done) or async (request, reply), or a list of them, got a list holding 1'],
+    [{ preHandler: [undefined] }, 'notFoundHooks.preHandler must be a hook function (request, reply, done) or async (request, reply), or a list of them, got a list holding undefined']
+  ]
+  for (const [value, message] of refused) {
+    const error = await register(value)
+    t.type(error, FFE_INVALID_OPTION, message)
+    t.equal((error as Error | undefined)?.message, `invalid fastify-flask-errors option: ${message}`)
+  }
+})
+
+t.test('notFoundHooks: a list changed after registration does not change what runs', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { default: flaskErrors } = await import('../index.js')
+  const ran: string[] = []
+  const hooks = [async (): Promise<void> => { ran.push('given') }]
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(flaskErrors, { notFoundHooks: { preHandler: hooks } })
+  hooks.push(async () => { ran.push('added later') })
+  t.equal((await app.inject('/unknown')).statusCode, 404)
+  t.same(ran, ['given'])
+})
