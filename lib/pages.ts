@@ -1,5 +1,5 @@
 /**
- * Default error bodies (DESIGN §5): Fastify's JSON shape and a small built-in HTML page.
+ * Default error bodies: Fastify's JSON shape and a small built-in HTML page.
  * Everything that reaches HTML is escaped; 5xx bodies only ever carry the generic text.
  */
 import { createHash } from 'node:crypto'
