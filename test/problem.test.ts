@@ -1,5 +1,5 @@
 /**
- * RFC 9457 problem details (`problemDetails: true`, lib/problem.ts) and the JSON side of every error source:
+ * RFC 9457 problem details (`problemDetails: true`, lib/problem.ts) and plain JSON errors:
  * every error source in both JSON formats, a prefix that forces JSON while the site negotiates, custom
  * error classes with their own `type` and members, validation details, routes with response schemas,
  * and errors whose problem members are unusable.
