@@ -86,7 +86,7 @@ t.test('a custom 405 handler renders the body; Allow is still set', async (t) =>
   t.equal(res.body, '<h1>Wrong method</h1>')
 })
 
-t.test('a root Error / HTTPException handler receives routing errors when no status handler exists (DESIGN §11)', async (t) => {
+t.test('a root Error / HTTPException handler receives routing errors when no status handler exists (as in Flask)', async (t) => {
   const { app } = await build()
   const seen: string[] = []
   app.errorhandler(Error)((error) => { seen.push(error.constructor.name); return 'generic' })
