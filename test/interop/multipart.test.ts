@@ -67,7 +67,7 @@ t.test('a much larger upload still gets its whole 413, while the client is sendi
   const res = await within(fetch(`${address}/upload`, { method: 'POST', body: form(8 * 1024 * 1024), headers: API }), 10_000)
   t.equal(res.status, 413)
   t.equal((await within(res.json()) as { code: string }).code, 'FST_REQ_FILE_TOO_LARGE')
-  // The connection is still usable for the next request.
+  // The server goes on taking uploads afterwards.
   const next = await within(fetch(`${address}/upload`, { method: 'POST', body: form(10), headers: API }))
   t.equal(next.status, 200)
   await within(next.text())

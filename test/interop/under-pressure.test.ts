@@ -96,8 +96,8 @@ t.test('with customError: a status-less error class still answers 503, handled b
 })
 
 t.test("README recipe: under-pressure's message through customError", async (t) => {
-  // The recipe as the README gives it: our ServiceUnavailable with the app's own text, which is
-  // shown because the application wrote it (5xx texts of other errors stay hidden).
+  // The recipe as the README gives it (there the pressure is maxEventLoopDelay; here the unhealthy
+  // check): our ServiceUnavailable with the app's own text, shown because the application wrote it.
   class Busy extends ServiceUnavailable {
     constructor () { super('We are very busy right now; please try again in a minute.') }
   }
