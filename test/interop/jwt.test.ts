@@ -59,8 +59,11 @@ t.test('README recipe: WWW-Authenticate: Bearer on every 401, invalid_token for 
   // The recipe, as the README gives it.
   app.errorhandler(401)((error, request, reply) => {
     // RFC 6750 §3.1: a request without a token gets the bare challenge; a bad or expired one says why.
-    const invalid = error.code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' || error.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
-    reply.header('www-authenticate', invalid ? 'Bearer realm="api", error="invalid_token"' : 'Bearer realm="api"')
+    // An Unauthorized of the app's that carries its own challenge has already put it on the reply.
+    if (!reply.hasHeader('www-authenticate')) {
+      const invalid = error.code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' || error.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
+      reply.header('www-authenticate', invalid ? 'Bearer realm="api", error="invalid_token"' : 'Bearer realm="api"')
+    }
     return error // Flask's pass-through: the default JSON or page, jwt's message shown
   })
 
@@ -100,4 +103,18 @@ t.test('a code key handler answers one jwt error with a tuple carrying the chall
   t.equal(invalid.statusCode, 401, 'another jwt error is not that code: the default response')
   t.equal(invalid.headers['www-authenticate'], undefined)
   t.equal(invalid.json().code, 'FST_JWT_AUTHORIZATION_TOKEN_INVALID')
+})
+
+t.test('a header the handler set before passing the error through wins over the error\'s own, as for any other result', async (t) => {
+  const { app } = await server()
+  t.teardown(() => app.close())
+  // The handler replaces the challenge our Unauthorized carries, then lets the default response render it.
+  app.errorhandler(401)((error, request, reply) => {
+    reply.header('www-authenticate', 'Bearer realm="api"')
+    return error
+  })
+  const res = await app.inject({ url: '/admin', headers: API })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().message, 'Admins only.')
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="api"', 'the handler set the same header: its value goes out')
 })
