@@ -77,6 +77,8 @@ t.test('a verifier that fails answers 401, as JSON for API clients and as a page
 t.test('errorhandler(401) receives the verifier\'s own error', async (t) => {
   const { app: server } = await app()
   t.teardown(() => server.close())
+  let onError = 0
+  server.addHook('onError', async () => { onError++ })
   const seen: unknown[] = []
   server.errorhandler(401)((error, request) => {
     seen.push(error)
@@ -90,6 +92,7 @@ t.test('errorhandler(401) receives the verifier\'s own error', async (t) => {
   t.ok(seen[0] instanceof Error)
   t.equal((seen[0] as Error).message, 'Missing or wrong token', 'the very Error the verifier threw')
   t.equal((seen[0] as { statusCode?: unknown }).statusCode, undefined, 'it is not rewritten')
+  t.equal(onError, 1, "the app's onError hook ran once for the request")
 })
 
 t.test("relation: 'and' — the first verifier that fails answers 401; all passing get through", async (t) => {
