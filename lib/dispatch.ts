@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HTTPException, InternalServerError } from './exceptions.js'
-import { applyHeaders } from './headers.js'
+import { appendVary, applyHeaders, dropBodyHeaders, foreignFilter } from './headers.js'
 import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
@@ -23,7 +23,7 @@ import type { Redaction } from './redact.js'
 import type { FastifyInternals } from './internals.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
-import { renderTemplate, templateContext } from './templates.js'
+import { isPreview, renderTemplate, templateContext } from './templates.js'
 import type { Templates } from './templates.js'
 import type { ErrorView } from './pages.js'
 
@@ -47,8 +47,13 @@ interface Attempt {
   /** The context that owns the request (its templates are the ones used). */
   readonly instance: FastifyInstance
   readonly resolved: Resolved<ContextOptions>
-  /** The value first thrown: what reporters get, and the `cause` of a handler's failure. */
+  /** The value first thrown: the `cause` of a handler's failure. */
   original: unknown
+  /**
+   * What reporters get: the value thrown; once a handler failed, the 500 made of that failure (its
+   * `originalError`) and of the error it was handling (its `cause`). Reporting follows the error.
+   */
+  reported: unknown
   /** For a routing miss, the methods the path is served under (none: a 404); else undefined. */
   readonly allowed: readonly string[] | undefined
   /** Made when the first handler runs: the default response (most errors) needs none. */
@@ -129,15 +134,16 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
     endAfterHeaders(dispatcher.redaction, request, reply, thrown)
     return
   }
+  dropBodyHeaders(reply)
   const resolved = dispatcher.registry.resolve(instance)
   let error = thrown
-  let facts = !routing ? readThrown(thrown) : thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : WRONG_METHOD_FACTS
+  let facts = !routing ? withReplyStatus(readThrown(thrown), thrown, reply.statusCode) : thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : WRONG_METHOD_FACTS
   let entry = findHandler(resolved.chain, facts)
   // A handler, a template or a reporter will see the error: never a shared routing error.
   if (routing && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, facts.status as number) !== undefined)) {
     error = routingException(allowed)
   }
-  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, allowed, tried: undefined, current: undefined, failures: 0, lastResort: false }
+  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, reported: error, allowed, tried: undefined, current: undefined, failures: 0, lastResort: false }
   ;(reply as WithAttempt)[kAttempt] = attempt
 
   if (entry === undefined && facts.status === undefined) {
@@ -156,15 +162,36 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   run(attempt, entry, error, facts, status)
 }
 
+/**
+ * A value without a status of its own, thrown on a reply whose status another plugin already set to an
+ * error (`@fastify/auth`'s `reply.code(401)` then a plain `Error`, `@fastify/under-pressure`'s 503),
+ * answers that status, as Fastify's own error handler does (lib/error-status.js): it is handled, logged
+ * and reported as that status, and for a 4xx its message is shown like any 4xx message.
+ */
+function withReplyStatus (facts: ThrownFacts, thrown: unknown, replyStatus: number): ThrownFacts {
+  if (facts.status !== undefined || replyStatus < 400 || replyStatus > 599) return facts
+  return { ...facts, status: replyStatus, publicMessage: replyStatus < 500 ? shownMessage(thrown) : undefined }
+}
+
+/** An error's message when it is a string that can be read; else undefined (the generic text is shown). */
+function shownMessage (value: unknown): string | undefined {
+  try {
+    const message = isError(value) ? value.message as unknown : undefined
+    return typeof message === 'string' ? message : undefined
+  } catch {
+    // A throwing message getter: the status's generic text is shown instead.
+    return undefined
+  }
+}
+
 /** Runs one handler with the reply prepared for `error`, then interprets what it did. */
 function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: ThrownFacts, status: number): void {
   const { request, reply } = attempt
   attempt.tried ??= new Set()
   attempt.tried.add(entry)
   attempt.current = entry
-  // Fastify starts an error handler at 200 (DESIGN §10); the error's status is the default.
-  reply.code(status)
-  carryErrorHeaders(attempt, error, facts)
+  // Fastify starts an error handler at 200; the error's status is the default.
+  prepare(attempt, error, facts, status)
   let result: unknown
   try {
     result = entry.handler.call(entry.instance, error, request, reply)
@@ -172,11 +199,27 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
     fail(attempt, failure, `error handler ${entry.label} threw`)
     return
   }
-  if (isThenable(result)) {
-    awaitResult(attempt, entry, result)
+  let thenable: boolean
+  try {
+    thenable = isThenable(result)
+    if (thenable) awaitResult(attempt, entry, result as PromiseLike<unknown>, error, facts)
+  } catch (failure) {
+    // A `then` getter that throws, a revoked Proxy, a `then` that throws when called: the result cannot
+    // be read, which is a failure of the handler like any other (the 500 handler answers).
+    fail(attempt, failure, `error handler ${entry.label} returned a value that cannot be read`)
     return
   }
-  finish(attempt, entry, result)
+  if (!thenable) finish(attempt, entry, result, error, facts)
+}
+
+/**
+ * The reply as every error response starts: the status, the headers the error carries, and no MIME
+ * sniffing (RFC 7034's companion `X-Content-Type-Options`: an error body is never to be read as
+ * script or HTML other than declared). A handler may still change any of them.
+ */
+function prepare (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
+  attempt.reply.code(status).header('x-content-type-options', 'nosniff')
+  carryErrorHeaders(attempt, error, facts, status)
 }
 
 /**
@@ -186,7 +229,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
  * request moved on (cut off, or it failed through `reply.send(err)` and the 500 handler runs) is
  * ignored: the response is no longer its to make. A late rejection is still logged.
  */
-function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike<unknown>): void {
+function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike<unknown>, error: unknown, facts: ThrownFacts): void {
   const { request, reply } = attempt
   const timeout = attempt.resolved.options.errorHandlerTimeout
   const timer = setTimeout(() => {
@@ -202,7 +245,7 @@ function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike
     return attempt.current === entry
   }
   result.then(
-    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value) }) },
+    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value, error, facts) }) },
     (failure: unknown) => {
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
       else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`, attempt.dispatcher.redaction) })
@@ -223,34 +266,64 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
-/** The headers the error carries (`Allow`, `Retry-After`, …), set before the handler may override them. */
-function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts): void {
+/**
+ * The headers the error carries (`Allow`, `Retry-After`, …), set before the handler may override them:
+ * all of ours (validated), and of a foreign error's only those that belong to the status answered.
+ */
+function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
   if (error === WRONG_METHOD) {
     // The shared 405 carries no Allow of its own: the request's methods are Fastify's method names.
     attempt.reply.header('allow', (attempt.allowed as readonly string[]).join(', '))
     return
   }
-  const headers = error instanceof HTTPException ? error.headers : facts.status === undefined ? undefined : foreignHeaders(error)
+  const ours = error instanceof HTTPException
+  const headers = ours ? ownHeaders(error) : facts.status === undefined ? undefined : foreignHeaders(error)
   if (headers === undefined) return
-  const refused = applyHeaders(attempt.reply, headers)
+  const refused = applyHeaders(attempt.reply, headers, ours ? undefined : (names) => foreignFilter(names, status))
   if (refused.length > 0) {
     attempt.request.log.warn({ headers: refused }, 'dropped error headers with invalid names or values')
   }
 }
 
-/** A handler's return value turned into a response (DESIGN §4.3). */
-function finish (attempt: Attempt, entry: HandlerEntry, result: unknown): void {
+/**
+ * Our exception's `headers`, read safely: a getter that throws (a subclass's) is dropped with a
+ * warning in the log, like an invalid header, and the response still goes out.
+ */
+function ownHeaders (error: HTTPException): Record<string, unknown> | undefined {
+  try {
+    const headers = error.headers as unknown
+    return isPlainObject(headers) ? headers : undefined
+  } catch {
+    // The getter threw: the error carries no usable headers.
+    return undefined
+  }
+}
+
+/** A handler's return value turned into a response (Flask's `make_response`). */
+function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, error: unknown, facts: ThrownFacts): void {
   const { reply } = attempt
   // It sent the reply itself (reply.send), or started to (reply.view returns the reply and renders
   // asynchronously; if rendering fails, Fastify brings that error back to `dispatch`).
-  if (reply.sent || reply.raw.headersSent || result === reply) return
-  if (result instanceof HTTPException) {
-    // Flask's pass-through: returning an HTTPException renders it as the default response.
-    const facts = readThrown(result)
-    sendDefault(attempt, result, facts, result.code)
+  if (reply.sent || reply.raw.headersSent || result === reply) {
+    reportWhenSent(attempt)
     return
   }
-  const response = interpret(result)
+  // Flask's pass-through: returning an error with a status renders it as the default response — the
+  // error the handler was given (with the status it is answered by), or any other error with a status.
+  const passed = result === error ? facts : isError(result) ? readThrown(result) : undefined
+  if (passed?.status !== undefined) {
+    sendDefault(attempt, result, passed, passed.status)
+    return
+  }
+  let response: Interpreted | string
+  try {
+    response = interpret(result)
+  } catch (failure) {
+    // A revoked Proxy, an array or object whose getters throw: a result that cannot be read is a
+    // failure of the handler like any other, answered by the 500 handler, with the hooks run.
+    fail(attempt, failure, `error handler ${entry.label} returned a value that cannot be read`)
+    return
+  }
   if (typeof response === 'string') {
     fail(attempt, new TypeError(`error handler ${entry.label} ${response}`), `error handler ${entry.label} gave no usable response`)
     return
@@ -340,6 +413,8 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
   attempt.failures++
   // The 500 handler may read the cause.
   const error = new InternalServerError(undefined, { originalError: failure, cause: original })
+  // The first failure is the bug to report; a second one (the 500 handler's) is logged above.
+  if (attempt.failures === 1) attempt.reported = error
   const facts = readThrown(error)
   const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
   if (entry === undefined) {
@@ -354,10 +429,9 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
 function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
   const { request, reply, resolved } = attempt
   attempt.current = undefined
-  reply.code(status)
-  carryErrorHeaders(attempt, error, facts)
+  prepare(attempt, error, facts, status)
   const policy = resolved.options.format
-  if (policy === 'negotiate') reply.header('vary', 'Accept')
+  if (policy === 'negotiate') appendVary(reply, 'Accept')
   const view = errorView(status, facts, error, request.id, request.url)
   const representation = choose(request.headers.accept, policy)
   if (resolved.options.debug && status >= 500) {
@@ -428,9 +502,28 @@ function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boo
 
 /** Sends the response and hands the error to the reporters (which run after it is on its way). */
 function deliver (attempt: Attempt, status: number, body: unknown): void {
-  const { reply, request, dispatcher } = attempt
-  reply.code(status).send(body)
-  dispatcher.reporting?.schedule(attempt.original, status, request)
+  attempt.reply.code(status).send(body)
+  report(attempt, status)
+}
+
+/** Hands the attempt's error to the reporters, unless the request is a preview of an error page. */
+function report (attempt: Attempt, status: number): void {
+  const { reporting } = attempt.dispatcher
+  if (reporting !== null && !isPreview(attempt.request)) reporting.schedule(attempt.reported, status, attempt.request)
+}
+
+/**
+ * A handler sent the reply itself (`reply.send`, `reply.view`): the error is reported once the response
+ * is done, with the status it went out with — unless the attempt moved on meanwhile (the render failed
+ * and the 500 answers, which reports the failure).
+ */
+function reportWhenSent (attempt: Attempt): void {
+  if (attempt.dispatcher.reporting === null) return
+  const { reply } = attempt
+  const failures = attempt.failures
+  const done = (): void => { if (attempt.failures === failures) report(attempt, reply.raw.statusCode) }
+  if (reply.raw.writableEnded) done()
+  else reply.raw.once('close', () => { guard(attempt, done) })
 }
 
 /**

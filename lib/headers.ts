@@ -106,7 +106,7 @@ export function appendVary (reply: FastifyReply, field: string): void {
  * the same reason): `Allow` (405), `Retry-After` (429/503), `Content-Range` (416), and the rate-limit
  * fields of `@fastify/rate-limit` and the IETF draft.
  */
-const FOREIGN_ALLOWED = /^(allow|retry-after|content-range|ratelimit(-[a-z]+)?|x-ratelimit-[a-z-]+)$/
+const FOREIGN_ALLOWED = /^(allow|retry-after|content-range|ratelimit(-[a-z0-9-]+)?|x-ratelimit-[a-z0-9-]+)$/
 
 /**
  * Fields that only a whole HTTP response carries: a headers object that has one of them is an

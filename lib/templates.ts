@@ -12,7 +12,7 @@
 import { readdirSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import createError from '@fastify/error'
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NotFound, statusClasses } from './exceptions.js'
 import { DeadlineWatch } from './deadlines.js'
 import type { ContextOptions } from './options.js'
@@ -250,6 +250,8 @@ export function renderTemplate (reply: FastifyReply, page: string, context: Temp
  * but nothing failed: it is never reported (no error mail for a designer looking at a page).
  */
 const PREVIEW_CONFIG = 'fastifyFlaskErrorsPreview'
+/** The preview route's config: a key of ours, which other plugins' config types do not declare. */
+const PREVIEW_ROUTE_CONFIG = { [PREVIEW_CONFIG]: true } as FastifyContextConfig
 
 /** True for requests to a preview route. */
 export function isPreview (request: FastifyRequest): boolean {
@@ -269,7 +271,7 @@ function previewStatus (raw: string): number | undefined {
  * `errors/410.ejs` without breaking the app. Off by default and refused in production (options.ts).
  */
 export function addPreviewRoute (instance: FastifyInstance, path: string): void {
-  instance.get<{ Params: { status: string } }>(`${path}/:status`, { config: { [PREVIEW_CONFIG]: true } }, function previewErrorPage (request) {
+  instance.get<{ Params: { status: string } }>(`${path}/:status`, { config: PREVIEW_ROUTE_CONFIG }, function previewErrorPage (request) {
     const status = previewStatus(request.params.status)
     if (status === undefined) {
       throw new NotFound(`No error page preview for "${request.params.status}": use a status from 400 to 599 that has an error class, e.g. ${path}/404.`)

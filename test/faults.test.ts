@@ -722,46 +722,48 @@ t.test('connections', async (t) => {
 })
 
 t.test('header safety', async (t) => {
-  fault(t, 'a foreign error with hostile headers: valid ones kept, the rest dropped with one warning naming them', async (t) => {
+  fault(t, 'a foreign error with hostile headers: of the allow-listed names the valid values are kept, the rest dropped with one warning naming them', async (t) => {
     const { app, logs } = await build()
+    // Only names a foreign error may send (Retry-After, the rate-limit fields) are read at all.
     const headers: Record<string, unknown> = {
       'retry-after': 30,
-      'x-list': ['a', 'b'],
-      'x-crlf': 'a\r\nSet-Cookie: evil=1',
-      'x-lf-array': ['fine', 'bad\nvalue'],
-      'x-mixed-array': ['fine', 5],
-      'x-empty-array': [],
-      'x-object': { toString: () => 'x' },
-      'x-nan': Number.NaN,
-      'x-bigint': 10n,
-      'x-symbol': Symbol('s'),
-      'x-null': null,
-      'x-nul': 'a\u0000b',
+      'x-ratelimit-list': ['a', 'b'],
+      'x-ratelimit-crlf': 'a\r\nSet-Cookie: evil=1',
+      'x-ratelimit-lf-array': ['fine', 'bad\nvalue'],
+      'x-ratelimit-mixed-array': ['fine', 5],
+      'x-ratelimit-empty-array': [],
+      'x-ratelimit-object': { toString: () => 'x' },
+      'x-ratelimit-nan': Number.NaN,
+      'x-ratelimit-bigint': 10n,
+      'x-ratelimit-symbol': Symbol('s'),
+      'x-ratelimit-null': null,
+      'x-ratelimit-nul': 'a\u0000b',
+      'x-ratelimit-latin1': 'caf\u00e9',
+      'x-ratelimit-emoji': 'smile \u{1F600}',
       'bad name': 'v',
-      'x-ünicode': 'v',
-      'x-latin1': 'caf\u00e9',
-      'x-emoji': 'smile \u{1F600}'
+      'x-other': 'not an error header'
     }
-    Object.defineProperty(headers, 'x-getter', { enumerable: true, get () { throw new Error('getter') } })
+    Object.defineProperty(headers, 'x-ratelimit-getter', { enumerable: true, get () { throw new Error('getter') } })
     const error = Object.assign(new Error('slow down'), { statusCode: 429, headers })
     app.get('/', () => { throw error })
     const res = await within(app.inject({ url: '/', headers: API }))
     t.equal(res.statusCode, 429)
     t.equal(res.json().message, 'slow down')
     t.equal(res.headers['retry-after'], '30')
-    t.same(res.headers['x-list'], ['a', 'b'])
-    t.equal(res.headers['x-latin1'], 'caf\u00e9', 'Latin-1 is a valid field value')
+    t.same(res.headers['x-ratelimit-list'], ['a', 'b'])
+    t.equal(res.headers['x-ratelimit-latin1'], 'caf\u00e9', 'Latin-1 is a valid field value')
     t.notOk('set-cookie' in res.headers, 'no header injection')
+    t.notOk('x-other' in res.headers, 'a name off the allow-list is not sent')
     const warnings = logs.filter((l) => l.level === LEVEL.warn)
     t.equal(warnings.length, 1)
-    t.same(warnings[0].headers, ['x-crlf', 'x-lf-array', 'x-mixed-array', 'x-empty-array', 'x-object', 'x-nan', 'x-bigint', 'x-symbol', 'x-null', 'x-nul', 'bad name', 'x-ünicode', 'x-emoji', 'x-getter'])
+    t.same(warnings[0].headers, ['x-ratelimit-crlf', 'x-ratelimit-lf-array', 'x-ratelimit-mixed-array', 'x-ratelimit-empty-array', 'x-ratelimit-object', 'x-ratelimit-nan', 'x-ratelimit-bigint', 'x-ratelimit-symbol', 'x-ratelimit-null', 'x-ratelimit-nul', 'x-ratelimit-emoji', 'x-ratelimit-getter'])
     for (const name of warnings[0].headers as string[]) t.notOk(name in res.headers, `${name} not sent`)
   })
 
   fault(t, 'framing headers (Content-Length, Transfer-Encoding, Trailer) from an error or a tuple are refused: real clients get a sound response', async (t) => {
     const { app, logs } = await build()
     const framing = { 'Content-Length': '999', 'transfer-encoding': 'chunked', trailer: 'x-foo', 'x-kept': 'yes' }
-    app.get('/error', () => { throw Object.assign(new Error('gone'), { statusCode: 410, headers: framing }) })
+    app.get('/error', () => { throw new Gone('gone', { headers: framing }) })
     app.register(async (child) => {
       child.errorhandler(409)(() => ['tuple body', 409, framing])
       child.get('/tuple', () => abort(409))
