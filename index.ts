@@ -16,6 +16,7 @@ import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
+import { SourceFiles, warnDebugActive } from './lib/debug.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption, redactOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey, refuseSecondArgument } from './lib/registry.js'
@@ -71,7 +72,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
   })
-  const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify), redaction }
+  const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify), redaction, sources: new SourceFiles(process.cwd()) }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
   const hooks = notFoundHooksOption(raw)
@@ -134,13 +135,17 @@ function errorFormat (this: FastifyReply): Representation {
 
 /**
  * Applies one registration's options to its context: the context options, the preview route, and
- * stack capture for HTTP exceptions in debug mode (the debug page shows where an `abort` came from).
+ * stack capture for HTTP exceptions in debug mode (the debug page shows where an `abort` came from),
+ * announced in the log as Flask announces its debugger.
  */
 function configureContext (registry: Registry<ContextOptions>, instance: FastifyInstance, raw: Record<string, unknown>): void {
   const options = contextOptions(raw)
-  const preview = previewOption(raw)
+  const preview = previewOption(raw, instance.log)
   registry.configure(instance, options)
-  if (options.debug === true) stackCapture.enabled = true
+  if (options.debug === true) {
+    stackCapture.enabled = true
+    warnDebugActive(instance.log, instance.prefix)
+  }
   if (preview !== undefined) addPreviewRoute(instance, preview)
 }
 

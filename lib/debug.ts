@@ -1,18 +1,20 @@
 /**
- * Debug mode (DESIGN §6, `debug: true`): what Werkzeug's debugger shows for an unhandled error, without
- * the console — the error, its `cause` chain, the stack with the source lines of the application's own
+ * Debug mode (`debug: true`): what Werkzeug's debugger shows for an unhandled error, without the
+ * console — the error, its `cause` chain, the stack with the source lines of the application's own
  * frames, and the request (headers that carry credentials masked). As a page for browsers and as JSON
  * for API clients. Everything is escaped, and the page needs no script: it goes out under a CSP that
  * allows only its own inline style.
  *
- * Only ever used when the context is in debug mode, which options.ts refuses under
- * `NODE_ENV=production` unless forced.
+ * Only ever used when the context is in debug mode, which options.ts allows only where NODE_ENV is
+ * unset, `development` or `test`, unless forced. Even then the page must stay safe if the server is
+ * reachable by others: a message (often made of user input) can never create a frame, only regular
+ * files of the app are read, and every read and every page is bounded.
  */
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
-import { isAbsolute } from 'node:path'
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
+import { extname, isAbsolute, parse, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { InternalServerError } from './exceptions.js'
 import { describe } from './log.js'
 import { escapeHtml } from './pages.js'
@@ -22,6 +24,7 @@ import type { Redaction } from './redact.js'
 /** One line of a source excerpt. */
 export interface SourceLine {
   readonly number: number
+  /** The line, cut at `MAX_LINE_CHARS` with a marker saying how much was left out. */
   readonly text: string
   /** The line the frame points at. */
   readonly current: boolean
@@ -35,7 +38,7 @@ export interface Frame {
   readonly file: string
   readonly line: number
   readonly column: number
-  /** An application frame: a real file outside `node_modules`, not Node's own. */
+  /** An application frame: an absolute path inside the app's root, not under `node_modules`. */
   readonly app: boolean
   /** Lines around the frame, for application frames whose file could be read. */
   readonly source: readonly SourceLine[] | undefined
@@ -52,7 +55,14 @@ export interface DebugError {
   readonly code: string | undefined
   /** The stack as V8 printed it (empty for values without one). */
   readonly stack: string
+  /** The frames after the stack's header; none when `unparsed`. */
   readonly frames: readonly Frame[]
+  /**
+   * The stack does not begin with the error's own header (its name or message was changed after the
+   * stack was made, or the stack was replaced), so where the message ends is unknown and no line of it
+   * is trusted as a frame: the page shows it as text, and no file is read for it.
+   */
+  readonly unparsed: boolean
 }
 
 /** The request, as the debug page shows it. */
@@ -70,6 +80,8 @@ export interface DebugReport {
   readonly requestId: string
   readonly errors: readonly DebugError[]
   readonly request: DebugRequest
+  /** Some frames' source was left out: the page's budget of source (`MAX_PAGE_SOURCE_CHARS`) was used up. */
+  readonly sourceCut: boolean
 }
 
 /** Deeper `cause` chains are cut here (and cycles stop at the first repeat). */
@@ -80,69 +92,207 @@ const MAX_FRAMES = 30
 const CONTEXT_LINES = 3
 /** Larger files are not excerpted (generated bundles). */
 const MAX_FILE_BYTES = 1024 * 1024
-/** Files kept in memory; the oldest is dropped past this. */
+/** Files kept in memory per app; the oldest is dropped past this. */
 const MAX_FILES = 64
+/** Longer source lines are cut, with a marker: a minified bundle is one line of a megabyte. */
+const MAX_LINE_CHARS = 240
+/** Source characters one page shows over all its frames; later frames show their location only. */
+const MAX_PAGE_SOURCE_CHARS = 64 * 1024
+/**
+ * Longer stack lines end the frames. V8 prints a frame as `at fn (file:line:column)`: a line of
+ * kilobytes is not one, and nothing of that size is matched.
+ */
+const MAX_FRAME_LINE = 4096
+/** A stack shown as text (`unparsed`) is cut here. */
+const MAX_STACK_TEXT = 16 * 1024
+/**
+ * What the page excerpts: files Node runs or that source maps point to. Not `.env`, keys, data or
+ * config files that sit in the app's folder too, whatever a frame names.
+ */
+const SOURCE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.jsx', '.ts', '.mts', '.cts', '.tsx'])
+/**
+ * A FIFO, socket or device swapped in after the check must not block the event loop: O_NONBLOCK makes
+ * `open` return at once, O_NOFOLLOW refuses a symlink swapped in for the checked path. (Windows has
+ * neither; `|` turns the missing constants into 0.)
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW
 
-/** Source files read so far: path → lines, or null when it could not be read. */
-const sources = new Map<string, readonly string[] | null>()
+/** How the stack parser asks for source: whether a file is the app's, and the lines around a line of it. */
+export interface FrameSources {
+  isApp: (file: string) => boolean
+  excerpt: (file: string, line: number) => SourceLine[] | undefined
+}
 
-/** Lines of a file, read once and kept (bounded: at most `MAX_FILES` files of at most 1 MiB). */
-function linesOf (file: string): readonly string[] | null {
-  const cached = sources.get(file)
-  if (cached !== undefined) return cached
-  let lines: string[] | null = null
-  try {
-    const fd = openSync(file, 'r')
-    try {
-      const size = fstatSync(fd).size
-      if (size <= MAX_FILE_BYTES) {
-        const buffer = Buffer.alloc(size)
-        readSync(fd, buffer, 0, size, 0)
-        lines = buffer.toString('utf8').split(/\r?\n/)
-      }
-    } finally {
-      closeSync(fd)
+/**
+ * The source files one app's debug page may read, and the lines read so far. Only regular files of the
+ * app: absolute paths inside its root (the working directory when the plugin was registered, as
+ * `process.cwd()` gives it, symlinks resolved), not under `node_modules`, once their own symlinks are
+ * resolved still inside it, with a script's extension, at most 1 MiB. Each file is read once (at most
+ * `MAX_FILES` are kept, the oldest dropped first), with its long lines already cut.
+ */
+export class SourceFiles implements FrameSources {
+  /**
+   * The app's root; undefined when it is the file system's root (a service started from `/`), where
+   * every file would count as the app's: then no file is read at all.
+   */
+  readonly root: string | undefined
+  readonly #files = new Map<string, readonly string[] | null>()
+
+  constructor (root: string) {
+    this.root = parse(root).root === root ? undefined : root
+  }
+
+  /** Whether `file`, as a frame names it, is one of the app's own files (neither Node's nor a dependency's). */
+  isApp (file: string): boolean {
+    return this.root !== undefined && isAbsolute(file) && inside(this.root, file)
+  }
+
+  /** The lines around `line` (1-based) of one of the app's files, or undefined when it cannot be read. */
+  excerpt (file: string, line: number): SourceLine[] | undefined {
+    const lines = this.#linesOf(file)
+    if (lines === null || line < 1 || line > lines.length) return undefined
+    const out: SourceLine[] = []
+    for (let n = Math.max(1, line - CONTEXT_LINES); n <= Math.min(lines.length, line + CONTEXT_LINES); n++) {
+      out.push({ number: n, text: lines[n - 1], current: n === line })
     }
+    return out
+  }
+
+  #linesOf (file: string): readonly string[] | null {
+    const cached = this.#files.get(file)
+    if (cached !== undefined) return cached
+    const lines = this.isApp(file) ? readSource(this.root as string, file) : null
+    if (this.#files.size >= MAX_FILES) this.#files.delete(this.#files.keys().next().value as string)
+    this.#files.set(file, lines)
+    return lines
+  }
+}
+
+/** `path` is below `root` and not in a dependency (`node_modules` anywhere below the root). */
+function inside (root: string, path: string): boolean {
+  const rel = relative(root, path)
+  const parts = rel.split(/[\\/]/)
+  // On Windows, a path on another drive comes back absolute.
+  return !isAbsolute(rel) && !parts.includes('..') && !parts.includes('node_modules')
+}
+
+/**
+ * Reads one source file of the app, or null. Symlinks are resolved first and the real path checked
+ * again (a link inside the app may point at `/etc/passwd`); the path is `stat`ed before it is opened
+ * (opening a FIFO for reading blocks until a writer comes: the whole server would stop), and the open
+ * file is checked again with `fstat`, in case another file was swapped in between.
+ */
+function readSource (root: string, file: string): string[] | null {
+  let fd: number | undefined
+  try {
+    const real = realpathSync(file)
+    if (!inside(root, real) || !SOURCE_EXTENSIONS.has(extname(real).toLowerCase())) return null
+    const checked = statSync(real)
+    if (!checked.isFile() || checked.size > MAX_FILE_BYTES) return null
+    fd = openSync(real, OPEN_FLAGS)
+    const opened = fstatSync(fd)
+    if (!opened.isFile() || opened.size > MAX_FILE_BYTES) return null
+    const buffer = Buffer.alloc(opened.size)
+    const read = readSync(fd, buffer, 0, opened.size, 0)
+    return buffer.subarray(0, read).toString('utf8').split(/\r?\n/).map(cutLine)
   } catch {
-    // Gone, unreadable, or a directory: the frame is shown without its source, which is all we can do.
-    lines = null
+    // Gone, unreadable, a dangling link: the frame is shown without its source, which is all we can do.
+    return null
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
-  if (sources.size >= MAX_FILES) sources.delete(sources.keys().next().value as string)
-  sources.set(file, lines)
-  return lines
 }
 
-/** The lines around `line` (1-based) of `file`, or undefined when it cannot be read. */
-export function excerpt (file: string, line: number): SourceLine[] | undefined {
-  const lines = linesOf(file)
-  if (lines === null || line < 1 || line > lines.length) return undefined
-  const out: SourceLine[] = []
-  for (let n = Math.max(1, line - CONTEXT_LINES); n <= Math.min(lines.length, line + CONTEXT_LINES); n++) {
-    out.push({ number: n, text: lines[n - 1], current: n === line })
+/** A source line as shown: at most `MAX_LINE_CHARS`, then a marker saying how much was cut. */
+function cutLine (text: string): string {
+  if (text.length <= MAX_LINE_CHARS) return text
+  // Not between the two halves of a surrogate pair, which would show as a replacement character.
+  const high = text.charCodeAt(MAX_LINE_CHARS - 1)
+  const end = high >= 0xd800 && high <= 0xdbff ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS
+  return `${text.slice(0, end)}…[${text.length - end} more characters]`
+}
+
+/** One page's reads: the app's files, within the page's budget of source characters. */
+class PageSources implements FrameSources {
+  readonly #files: SourceFiles
+  #remaining = MAX_PAGE_SOURCE_CHARS
+  /** An excerpt was left out for want of budget. */
+  cut = false
+
+  constructor (files: SourceFiles) {
+    this.#files = files
   }
-  return out
+
+  isApp (file: string): boolean {
+    return this.#files.isApp(file)
+  }
+
+  excerpt (file: string, line: number): SourceLine[] | undefined {
+    const lines = this.#files.excerpt(file, line)
+    if (lines === undefined) return undefined
+    const size = lines.reduce((sum, l) => sum + l.text.length, 0)
+    if (size > this.#remaining) {
+      this.cut = true
+      return undefined
+    }
+    this.#remaining -= size
+    return lines
+  }
 }
 
-/** How many files are cached now (for the test of the bound). */
-export function cachedSourceCount (): number {
-  return sources.size
+/**
+ * The headers V8 begins `error.stack` with, as Error.prototype.toString makes them from the `name` and
+ * `message` the error has when its stack is first read: `${name}: ${message}` (the name alone when the
+ * message is empty, the message alone when the name is), and Node's own errors'
+ * `${name} [${code}]: ${message}`. A header may span many lines: a message can hold anything.
+ */
+function headersOf (error: Error): string[] {
+  const name = error.name === undefined ? 'Error' : String(error.name)
+  const message = error.message === undefined ? '' : String(error.message)
+  const code = (error as { code?: unknown }).code
+  const headers = [name === '' ? message : message === '' ? name : `${name}: ${message}`]
+  if (typeof code === 'string') headers.push(`${name} [${code}]: ${message}`)
+  return headers
 }
 
-const FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/
-
-/** V8 stack lines → frames; lines that are not frames (the message, `[...]`) are skipped. */
-export function parseStack (stack: string): Frame[] {
+/**
+ * The frames of `stack`: the `at …` lines right after its header, up to the first line that is not
+ * one (text appended after the frames, such as another error's stack, may hold a message too).
+ * Undefined when the stack does not begin with a header of the error (see `headersOf`): then the end
+ * of its message is unknown, and none of its lines can be trusted as a frame.
+ */
+function framesOf (error: Error, stack: string, sources: FrameSources): Frame[] | undefined {
+  const header = headersOf(error).find((h) => stack.startsWith(h) && (stack.length === h.length || stack[h.length] === '\n'))
+  if (header === undefined) return undefined
   const frames: Frame[] = []
-  for (const text of stack.split('\n')) {
-    const match = FRAME.exec(text)
-    if (match === null) continue
-    const file = localPath(match[2])
-    const line = Number(match[3])
-    const app = isAbsolute(file) && !/[\\/]node_modules[\\/]/.test(file)
-    frames.push({ fn: match[1] ?? '', file, line, column: Number(match[4]), app, source: app ? excerpt(file, line) : undefined })
+  for (const text of stack.slice(header.length + 1).split('\n')) {
+    const body = text.trimStart()
+    if (text.length > MAX_FRAME_LINE || !body.startsWith('at ')) break
+    const frame = parseFrame(body.slice(3), sources)
+    if (frame === undefined) continue
+    frames.push(frame)
     if (frames.length === MAX_FRAMES) break
   }
   return frames
+}
+
+/** A line's trailing `:line:column` (anchored, and the line is short: no backtracking to speak of). */
+const POSITION = /:(\d+):(\d+)$/
+
+/**
+ * One V8 frame after its `at `: `fn (location)` or a bare `location`, where the location ends in
+ * `:line:column`. Locations without one (`native`, `<anonymous>`, `index 0`) are not frames we show.
+ * Parsed by position, not by one regular expression over the line (which can backtrack quadratically).
+ */
+function parseFrame (body: string, sources: FrameSources): Frame | undefined {
+  const open = body.endsWith(')') ? body.indexOf(' (') : -1
+  const location = open === -1 ? body : body.slice(open + 2, -1)
+  const position = POSITION.exec(location)
+  if (position === null) return undefined
+  const file = localPath(location.slice(0, position.index))
+  const line = Number(position[1])
+  const app = sources.isApp(file)
+  return { fn: open === -1 ? '' : body.slice(0, open), file, line, column: Number(position[2]), app, source: app ? sources.excerpt(file, line) : undefined }
 }
 
 /** A `file://` URL as a path; anything else (or a URL that names another host) as it is. */
@@ -157,19 +307,20 @@ function localPath (location: string): string {
 }
 
 /** Reads one value of the chain, whatever it is, without throwing. */
-function readError (value: unknown, relation: DebugError['relation']): DebugError {
+function readError (value: unknown, relation: DebugError['relation'], sources: FrameSources): DebugError {
   try {
     if (value instanceof Error) {
       const stack = typeof value.stack === 'string' ? value.stack : ''
       const code = (value as { code?: unknown }).code
       // The class name says more than `name` ("NotFound" rather than "Not Found", "DbError" rather than "Error").
       const type = value.constructor.name || value.name
-      return { relation, type, message: String(value.message), code: typeof code === 'string' ? code : undefined, stack, frames: parseStack(stack) }
+      const frames = stack === '' ? [] : framesOf(value, stack, sources)
+      return { relation, type, message: String(value.message), code: typeof code === 'string' ? code : undefined, stack, frames: frames ?? [], unparsed: frames === undefined }
     }
   } catch {
     // A getter or Proxy trap threw: it is shown as the value it is.
   }
-  return { relation, type: value === null ? 'null' : typeof value, message: describe(value), code: undefined, stack: '', frames: [] }
+  return { relation, type: value === null ? 'null' : typeof value, message: describe(value), code: undefined, stack: '', frames: [], unparsed: false }
 }
 
 function causeOf (value: unknown): unknown {
@@ -182,29 +333,38 @@ function causeOf (value: unknown): unknown {
 }
 
 /** `value` and its `cause` chain (bounded, cycles cut). */
-function chain (value: unknown, relation: 'error' | 'while handling', out: DebugError[], seen: Set<unknown>): void {
+function chain (value: unknown, relation: 'error' | 'while handling', out: DebugError[], seen: Set<unknown>, sources: FrameSources): void {
   let current = value
   let first = true
   while (current !== undefined && !seen.has(current) && out.length < MAX_CHAIN) {
     seen.add(current)
-    out.push(readError(current, first ? relation : 'cause'))
+    out.push(readError(current, first ? relation : 'cause', sources))
     first = false
     current = causeOf(current)
   }
 }
 
 /**
- * The errors to show for `error`, most relevant first. A 500 made from an unhandled value shows that
- * value (its `originalError`), not the wrapper; when the 500 comes from a failing handler, the error
- * that handler was handling (the wrapper's `cause`) follows as "while handling".
+ * The errors to show for `error`, most relevant first, their frames' source read through `sources`.
+ * A 500 made from an unhandled value shows that value (its `originalError`), not the wrapper; when
+ * the 500 comes from a failing handler, the error that handler was handling (the wrapper's `cause`)
+ * follows as "while handling".
  */
-export function errorChain (error: unknown): DebugError[] {
+export function errorChain (error: unknown, sources: FrameSources): DebugError[] {
   const out: DebugError[] = []
   const seen = new Set<unknown>()
   const wrapped = error instanceof InternalServerError && error.originalError !== undefined
-  chain(wrapped ? error.originalError : error, 'error', out, seen)
-  if (wrapped && error.cause !== undefined) chain(error.cause, 'while handling', out, seen)
+  chain(wrapped ? error.originalError : error, 'error', out, seen, sources)
+  if (wrapped && error.cause !== undefined) chain(error.cause, 'while handling', out, seen, sources)
   return out
+}
+
+/**
+ * Flask's "Debugger is active!": logged once by each registration that turns debug mode on, so that a
+ * debug page reachable where it should not be is at least in the startup log.
+ */
+export function warnDebugActive (log: FastifyBaseLogger, prefix: string): void {
+  log.warn(`Debugger is active! fastify-flask-errors debug mode is on for ${prefix === '' ? 'the whole app' : `"${prefix}"`}: 5xx responses show the error, its stack with the source lines of the app's files, and the request. Never run it where the public can reach the server.`)
 }
 
 /**
@@ -219,9 +379,11 @@ export function requestSummary (request: FastifyRequest, redaction: Redaction): 
   return { method: request.method, url: redaction.url(request.url), headers }
 }
 
-/** Builds the report for one error response. */
-export function debugReport (error: unknown, view: ErrorView, request: FastifyRequest, redaction: Redaction): DebugReport {
-  return { status: view.status, name: view.name, requestId: view.requestId, errors: errorChain(error), request: requestSummary(request, redaction) }
+/** Builds the report for one error response; source is read from the app's `sources`, within one page's budget. */
+export function debugReport (error: unknown, view: ErrorView, request: FastifyRequest, redaction: Redaction, sources: SourceFiles): DebugReport {
+  const page = new PageSources(sources)
+  const errors = errorChain(error, page)
+  return { status: view.status, name: view.name, requestId: view.requestId, errors, request: requestSummary(request, redaction), sourceCut: page.cut }
 }
 
 /**
@@ -281,9 +443,17 @@ function errorHtml (error: DebugError): string {
   const code = error.code === undefined ? '' : ` <small>(${escapeHtml(error.code)})</small>`
   const app = error.frames.filter((f) => f.app)
   const other = error.frames.filter((f) => !f.app)
-  const libraries = other.length === 0 ? '' : `<details><summary>${other.length} frame${other.length === 1 ? '' : 's'} in Node and node_modules</summary>${other.map(frameHtml).join('')}</details>`
-  const none = error.frames.length === 0 ? '<p class="note">No stack trace.</p>' : ''
+  const libraries = other.length === 0 ? '' : `<details><summary>${other.length} frame${other.length === 1 ? '' : 's'} in Node, node_modules and outside the app</summary>${other.map(frameHtml).join('')}</details>`
+  const none = error.unparsed ? unparsedHtml(error.stack) : error.frames.length === 0 ? '<p class="note">No stack trace.</p>' : ''
   return `<section><h2>${heading}${escapeHtml(error.type)}: ${escapeHtml(error.message)}${code}</h2>${none}${app.map(frameHtml).join('')}${libraries}</section>`
+}
+
+/** A stack whose frames cannot be told from its message: as text, cut, with why. */
+function unparsedHtml (stack: string): string {
+  const text = stack.length <= MAX_STACK_TEXT ? stack : `${stack.slice(0, MAX_STACK_TEXT)}…[${stack.length - MAX_STACK_TEXT} more characters]`
+  return '<p class="note">This stack does not begin with the error\'s name and message (they were changed after the stack was made), ' +
+    'so its frames cannot be told apart from the message: it is shown as text, and no source is read for it.</p>' +
+    `<pre><span>${escapeHtml(text)}</span></pre>`
 }
 
 /** The debug page. */
@@ -296,6 +466,7 @@ export function debugPage (report: DebugReport): string {
     `<header><p>${report.status} ${escapeHtml(report.name)} · ${escapeHtml(report.request.method)} ${escapeHtml(report.request.url)}</p>` +
     `<h1>${escapeHtml(first.type)}: ${escapeHtml(first.message)}</h1></header><main>` +
     report.errors.map(errorHtml).join('') +
+    (report.sourceCut ? `<p class="note">Source lines of further frames are left out: a debug page shows at most ${MAX_PAGE_SOURCE_CHARS / 1024} K characters of source.</p>` : '') +
     `<section><h2>Request</h2><table><tr><th>method</th><td>${escapeHtml(report.request.method)}</td></tr>` +
     `<tr><th>url</th><td>${escapeHtml(report.request.url)}</td></tr>${headers}</table></section>` +
     `<p class="note">Reference: <code>${escapeHtml(report.requestId)}</code>. This page is shown because debug mode is on; ` +

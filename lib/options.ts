@@ -2,7 +2,7 @@
  * Plugin options: validated once at registration (a typo fails at startup, not on the first error),
  * split into what a context may set for itself and what belongs to the whole app.
  */
-import type { RouteShorthandOptions } from 'fastify'
+import type { FastifyBaseLogger, RouteShorthandOptions } from 'fastify'
 import { FFE_INVALID_OPTION } from './errors.js'
 import { describe } from './log.js'
 import type { Level } from './log.js'
@@ -50,11 +50,15 @@ export interface NotFoundHooks {
 
 /** Everything `app.register(flaskErrors, options)` takes. */
 export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'>>, ReportOptions {
-  /** `true` turns debug mode on (refused when NODE_ENV=production); `'force'` turns it on regardless. */
+  /**
+   * `true` turns debug mode on where NODE_ENV is unset, `development` or `test` (elsewhere it is refused);
+   * `'force'` turns it on regardless, and lets `preview` of the same registration be mounted too.
+   */
   debug?: boolean | 'force'
   /**
    * Path of an error page preview route in this context (`'/_errors'` serves `/_errors/410`), for
-   * designers. Off by default; refused when NODE_ENV=production.
+   * designers. Off by default; mounted only where NODE_ENV is unset, `development` or `test` (elsewhere
+   * a warning is logged instead), or with `debug: 'force'`.
    */
   preview?: string | false
   /**
@@ -144,16 +148,33 @@ function timeoutOption (value: unknown): number {
   return value
 }
 
+/** NODE_ENV values (trimmed, any case) under which debug mode and the preview may run; unset counts too. */
+const DEVELOPMENT_ENVS = new Set(['', 'development', 'test'])
+/** The rule, as refusals and warnings state it. */
+const DEVELOPMENT_RULE = 'only where NODE_ENV is unset, "development" or "test" (any case, spaces ignored)'
+
 /**
- * Debug mode shows stacks and request headers: never on a production server by accident.
- * `debug: 'force'` is the explicit override for a staging box that runs with NODE_ENV=production.
+ * Where debug mode and the preview may not run: a description of NODE_ENV, or undefined where they
+ * may. Fails closed: anything but a development value counts as a deployment, so that `'production '`
+ * (what `set NODE_ENV=production && node app` gives on Windows), `'Production'`, `'prod'` or `'staging'`
+ * cannot turn a debug page on by accident the way an exact `=== 'production'` test would.
+ */
+function deployment (env: NodeJS.ProcessEnv): string | undefined {
+  const value = env.NODE_ENV
+  return value === undefined || DEVELOPMENT_ENVS.has(value.trim().toLowerCase()) ? undefined : `NODE_ENV is ${JSON.stringify(value)}`
+}
+
+/**
+ * Debug mode shows stacks, source lines and request headers: never on a deployed server by accident.
+ * `debug: 'force'` is the explicit override (a staging box that runs with NODE_ENV=production).
  */
 function debugOption (value: unknown, env: NodeJS.ProcessEnv): boolean {
   if (value !== true && value !== false && value !== 'force') {
     throw new FFE_INVALID_OPTION(`debug must be true, false or 'force', got ${shown(value)}`)
   }
-  if (value === true && env.NODE_ENV === 'production') {
-    throw new FFE_INVALID_OPTION('debug: true is refused with NODE_ENV=production, because the debug page shows stacks and request headers; use debug: \'force\' if you really mean it')
+  const deployed = value === true ? deployment(env) : undefined
+  if (deployed !== undefined) {
+    throw new FFE_INVALID_OPTION(`debug: true is refused because ${deployed}: the debug page shows stacks, source lines and request headers, so it runs ${DEVELOPMENT_RULE}; use debug: 'force' to turn it on anyway`)
   }
   return value !== false
 }
@@ -173,16 +194,20 @@ function templatesOption (value: unknown): string | false {
 
 /**
  * The `preview` option: a route path such as `'/_errors'`, or undefined when off. The preview answers
- * any status on demand, so it is refused on a production server (NODE_ENV=production).
+ * any status on demand, so it is mounted only where debug mode could run (or with `debug: 'force'` in
+ * the same options). Elsewhere it is not mounted, with a warning through `log`, rather than refused:
+ * a development config that reaches a deployment must neither crash it nor expose anything.
  */
-export function previewOption (options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function previewOption (options: Record<string, unknown>, log: FastifyBaseLogger, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = options.preview
   if (value === undefined || value === false) return undefined
   if (typeof value !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(value)) {
     throw new FFE_INVALID_OPTION(`preview must be a path such as '/_errors' (letters, digits, . _ ~ - between slashes) or false, got ${shown(value)}`)
   }
-  if (env.NODE_ENV === 'production') {
-    throw new FFE_INVALID_OPTION('preview is refused with NODE_ENV=production: it answers any error status on demand; turn it on in development only')
+  const deployed = options.debug === 'force' ? undefined : deployment(env)
+  if (deployed !== undefined) {
+    log.warn(`preview ${JSON.stringify(value)} is not mounted because ${deployed}: the error page preview runs ${DEVELOPMENT_RULE}; give debug: 'force' in the same registration to mount it anyway`)
+    return undefined
   }
   return value
 }

@@ -6,9 +6,16 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { FFE_INVALID_OPTION } from '../lib/errors.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from '../lib/options.js'
+import type { FastifyBaseLogger } from 'fastify'
 
 const DEV: NodeJS.ProcessEnv = { NODE_ENV: 'development' }
 const PRODUCTION: NodeJS.ProcessEnv = { NODE_ENV: 'production' }
+
+/** A logger that keeps its warnings. */
+function warnings (): { log: FastifyBaseLogger, lines: string[] } {
+  const lines: string[] = []
+  return { log: { warn: (msg: string) => { lines.push(msg) } } as unknown as FastifyBaseLogger, lines }
+}
 
 /** The FFE_INVALID_OPTION `fn` throws; fails the test when it throws something else or nothing. */
 function refusal (t: Test, fn: () => unknown, label: string): string {
@@ -93,7 +100,7 @@ t.test('values without a JSON form are refused with FFE_INVALID_OPTION too, and 
       `invalid fastify-flask-errors option: format must be one of negotiate, json, html, got ${shown}`)
     t.match(refusal(t, () => contextOptions({ debug: value }, DEV), `debug ${shown}`), `got ${shown}`)
     t.match(refusal(t, () => contextOptions({ templates: value }, DEV), `templates ${shown}`), `got ${shown}`)
-    t.match(refusal(t, () => previewOption({ preview: value }, DEV), `preview ${shown}`), `got ${shown}`)
+    t.match(refusal(t, () => previewOption({ preview: value }, warnings().log, DEV), `preview ${shown}`), `got ${shown}`)
   }
 })
 
@@ -102,14 +109,18 @@ t.test('debug', async (t) => {
     t.equal(refusal(t, () => contextOptions({ debug: value }, DEV), `debug ${shown}`),
       `invalid fastify-flask-errors option: debug must be true, false or 'force', got ${shown}`)
   }
-  const message = refusal(t, () => contextOptions({ debug: true }, PRODUCTION), 'debug: true on production')
-  t.match(message, /debug: true is refused with NODE_ENV=production/)
-  t.match(message, /use debug: 'force' if you really mean it/, 'the message says the override')
+  t.equal(refusal(t, () => contextOptions({ debug: true }, PRODUCTION), 'debug: true on production'),
+    'invalid fastify-flask-errors option: debug: true is refused because NODE_ENV is "production": the debug page shows stacks, source lines and request headers, ' +
+    'so it runs only where NODE_ENV is unset, "development" or "test" (any case, spaces ignored); use debug: \'force\' to turn it on anyway',
+  'the message says the rule and the override')
   t.same(contextOptions({ debug: 'force' }, PRODUCTION), { debug: true }, "'force' is accepted on production")
   t.same(contextOptions({ debug: 'force' }, DEV), { debug: true })
   t.same(contextOptions({ debug: false }, PRODUCTION), { debug: false })
-  t.same(contextOptions({ debug: true }, {}), { debug: true }, 'no NODE_ENV is not production')
-  t.same(contextOptions({ debug: true }, { NODE_ENV: 'staging' }), { debug: true })
+  t.same(contextOptions({ debug: true }, {}), { debug: true }, 'no NODE_ENV is development')
+  for (const value of ['', 'development', 'test', ' Test ', 'DEVELOPMENT']) t.same(contextOptions({ debug: true }, { NODE_ENV: value }), { debug: true }, JSON.stringify(value))
+  for (const value of ['production ', 'Production', 'PRODUCTION', 'prod', 'staging', 'undefined', 'dev']) {
+    t.match(refusal(t, () => contextOptions({ debug: true }, { NODE_ENV: value }), JSON.stringify(value)), `because NODE_ENV is ${JSON.stringify(value)}:`)
+  }
 })
 
 t.test('errorHandlerTimeout: an integer number of ms a timer can honour', async (t) => {
@@ -147,20 +158,27 @@ t.test('problemDetails: a boolean', async (t) => {
   }
 })
 
-t.test('previewOption: a route path, off by default, refused on production', async (t) => {
-  t.equal(previewOption({}, DEV), undefined)
-  t.equal(previewOption({ preview: undefined }, DEV), undefined)
-  t.equal(previewOption({ preview: false }, DEV), undefined)
-  t.equal(previewOption({ preview: false }, PRODUCTION), undefined, 'off is fine on production')
-  t.equal(previewOption({ preview: '/_errors' }, DEV), '/_errors')
-  t.equal(previewOption({ preview: '/dev/errors.v2~-' }, DEV), '/dev/errors.v2~-')
-  t.equal(previewOption({}), undefined, 'the environment defaults to process.env')
+t.test('previewOption: a route path, off by default, not mounted on production', async (t) => {
+  const { log, lines } = warnings()
+  t.equal(previewOption({}, log, DEV), undefined)
+  t.equal(previewOption({ preview: undefined }, log, DEV), undefined)
+  t.equal(previewOption({ preview: false }, log, DEV), undefined)
+  t.equal(previewOption({ preview: false }, log, PRODUCTION), undefined, 'off is fine on production')
+  t.equal(previewOption({ preview: '/_errors' }, log, DEV), '/_errors')
+  t.equal(previewOption({ preview: '/dev/errors.v2~-' }, log, DEV), '/dev/errors.v2~-')
+  t.equal(previewOption({}, log), undefined, 'the environment defaults to process.env')
+  t.same(lines, [], 'no warning')
   for (const [value, shown] of [['', '""'], ['/', '"/"'], ['_errors', '"_errors"'], ['/a/', '"/a/"'], ['//a', '"//a"'], ['/a b', '"/a b"'],
     ['/a?x=1', '"/a?x=1"'], ['/:status', '"/:status"'], ['/*', '"/*"'], [true, 'true'], [5, '5'], [null, 'null']] as const) {
-    t.equal(refusal(t, () => previewOption({ preview: value }, DEV), `preview ${shown}`),
+    t.equal(refusal(t, () => previewOption({ preview: value }, warnings().log, DEV), `preview ${shown}`),
       `invalid fastify-flask-errors option: preview must be a path such as '/_errors' (letters, digits, . _ ~ - between slashes) or false, got ${shown}`)
   }
-  t.match(refusal(t, () => previewOption({ preview: '/_errors' }, PRODUCTION), 'preview on production'), /preview is refused with NODE_ENV=production/)
+  t.equal(previewOption({ preview: '/_errors' }, log, PRODUCTION), undefined, 'not mounted on production')
+  t.same(lines, ['preview "/_errors" is not mounted because NODE_ENV is "production": the error page preview runs only where NODE_ENV is unset, "development" or "test" ' +
+    '(any case, spaces ignored); give debug: \'force\' in the same registration to mount it anyway'], 'one warning that says the rule and the override')
+  t.equal(previewOption({ preview: '/_errors', debug: 'force' }, log, PRODUCTION), '/_errors', "debug: 'force' mounts it")
+  t.equal(previewOption({ preview: '/_errors', debug: true }, log, { NODE_ENV: ' Test ' }), '/_errors')
+  t.equal(lines.length, 1)
 })
 
 t.test('notFoundHooks: route hooks, a function or a list for preValidation and preHandler, refused otherwise with the fix', async (t) => {

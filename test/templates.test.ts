@@ -453,25 +453,28 @@ t.test('preview: /_errors/<status> answers what that status answers in the conte
   t.equal((await off.inject({ url: '/_errors/410', headers: API })).statusCode, 404, 'off by default')
 })
 
-t.test('preview is validated and refused in production', async (t) => {
-  t.equal(previewOption({}), undefined)
-  t.equal(previewOption({ preview: false }), undefined)
-  t.equal(previewOption({ preview: '/_errors' }, {}), '/_errors')
-  t.equal(previewOption({ preview: '/dev/errors' }, { NODE_ENV: 'development' }), '/dev/errors')
+t.test('preview is validated, and not mounted in production', async (t) => {
+  const log = Fastify().log
+  t.equal(previewOption({}, log), undefined)
+  t.equal(previewOption({ preview: false }, log), undefined)
+  t.equal(previewOption({ preview: '/_errors' }, log, {}), '/_errors')
+  t.equal(previewOption({ preview: '/dev/errors' }, log, { NODE_ENV: 'development' }), '/dev/errors')
   for (const bad of ['_errors', '/', '/a/', '/:status', '/*', '/a b', true, 5]) {
-    t.throws(() => previewOption({ preview: bad }, {}), FFE_INVALID_OPTION, `rejects ${JSON.stringify(bad)}`)
+    t.throws(() => previewOption({ preview: bad }, log, {}), FFE_INVALID_OPTION, `rejects ${JSON.stringify(bad)}`)
   }
-  t.throws(() => previewOption({ preview: '/_errors' }, { NODE_ENV: 'production' }), { code: 'FFE_INVALID_OPTION', message: /refused with NODE_ENV=production/ })
+  t.equal(previewOption({ preview: '/_errors' }, log, { NODE_ENV: 'production' }), undefined)
   const saved = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
-  t.teardown(() => { process.env.NODE_ENV = saved })
-  const app = Fastify()
-  await t.rejects(ready(app.register(flaskErrors, { preview: '/_errors' })), { message: /refused with NODE_ENV=production/ })
+  t.teardown(() => { if (saved === undefined) delete process.env.NODE_ENV; else process.env.NODE_ENV = saved })
+  const { app, logs } = await build({ preview: '/_errors' })
+  await app.ready()
+  t.equal((await app.inject({ url: '/_errors/410', headers: API })).statusCode, 404, 'not mounted')
+  t.match(logs.filter((line) => line.level === LEVEL.warn), [{ msg: /^preview "\/_errors" is not mounted because NODE_ENV is "production"/ }])
 })
 
 t.test('the example app: templates for the site and the blog; no preview in production', async (t) => {
   const saved = process.env.NODE_ENV
-  t.teardown(() => { process.env.NODE_ENV = saved })
+  t.teardown(() => { if (saved === undefined) delete process.env.NODE_ENV; else process.env.NODE_ENV = saved })
   process.env.NODE_ENV = 'development'
   const dev = await buildApp({ logger: false })
   t.teardown(() => dev.close())
