@@ -11,7 +11,6 @@ import { appendVary, applyHeaders, dropBodyHeaders, foreignFilter } from './head
 import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
-import type { SourceFiles } from './debug.js'
 import type { ContextOptions } from './options.js'
 import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
@@ -38,8 +37,6 @@ export interface Dispatcher {
   readonly internals: FastifyInternals
   /** The app's redaction policy: how log lines (and the debug page) name the request. */
   readonly redaction: Redaction
-  /** The app's source files the debug page may read, and those it has read. */
-  readonly sources: SourceFiles
 }
 
 /** Where one request stands: which handlers ran, how many failed, what was first thrown. */
@@ -220,9 +217,9 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
  * sniffing (RFC 7034's companion `X-Content-Type-Options`: an error body is never to be read as
  * script or HTML other than declared). A handler may still change any of them.
  */
-function prepare (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
+function prepare (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet = false): void {
   attempt.reply.code(status).header('x-content-type-options', 'nosniff')
-  carryErrorHeaders(attempt, error, facts, status)
+  carryErrorHeaders(attempt, error, facts, status, keepSet)
 }
 
 /**
@@ -273,16 +270,21 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
  * The headers the error carries (`Allow`, `Retry-After`, …), set before the handler may override them:
  * all of ours (validated), and of a foreign error's only those that belong to the status answered.
  */
-function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
+function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet: boolean): void {
+  const { reply } = attempt
   if (error === WRONG_METHOD) {
     // The shared 405 carries no Allow of its own: the request's methods are Fastify's method names.
-    attempt.reply.header('allow', (attempt.allowed as readonly string[]).join(', '))
+    reply.header('allow', (attempt.allowed as readonly string[]).join(', '))
     return
   }
   const ours = error instanceof HTTPException
   const headers = ours ? ownHeaders(error) : facts.status === undefined ? undefined : foreignHeaders(error)
   if (headers === undefined) return
-  const refused = applyHeaders(attempt.reply, headers, ours ? undefined : (names) => foreignFilter(names, status))
+  // After a handler ran (pass-through), a header it set wins over the error's, as for any other result.
+  const refused = applyHeaders(reply, headers, (names) => {
+    const foreign = ours ? undefined : foreignFilter(names, status)
+    return (name) => (!keepSet || !reply.hasHeader(name)) && (foreign === undefined || foreign(name))
+  })
   if (refused.length > 0) {
     attempt.request.log.warn({ headers: refused }, 'dropped error headers with invalid names or values')
   }
@@ -315,7 +317,7 @@ function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, error: 
   // error the handler was given (with the status it is answered by), or any other error with a status.
   const passed = result === error ? facts : isError(result) ? readThrown(result) : undefined
   if (passed?.status !== undefined) {
-    sendDefault(attempt, result, passed, passed.status)
+    sendDefault(attempt, result, passed, passed.status, true)
     return
   }
   let response: Interpreted | string
@@ -429,10 +431,10 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
 }
 
 /** The default response for `error` (DESIGN §5): JSON or the built-in page, by negotiation. */
-function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number): void {
+function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet = false): void {
   const { request, reply, resolved } = attempt
   attempt.current = undefined
-  prepare(attempt, error, facts, status)
+  prepare(attempt, error, facts, status, keepSet)
   const policy = resolved.options.format
   if (policy === 'negotiate') appendVary(reply, 'Accept')
   const view = errorView(status, facts, error, request.id, request.url)
@@ -493,7 +495,7 @@ function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
 
 /** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
 function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boolean): void {
-  const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction, attempt.dispatcher.sources)
+  const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction)
   if (html) {
     attempt.reply.headers(DEBUG_PAGE_HEADERS).header('content-type', HTML)
     deliver(attempt, view.status, debugPage(report))

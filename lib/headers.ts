@@ -51,6 +51,8 @@ export function applyHeaders (reply: FastifyReply, headers: Record<string, unkno
     // A Proxy whose ownKeys trap throws: nothing can be read, so nothing is set; the caller logs it.
     return [UNREADABLE]
   }
+  // Most errors carry no headers (every plain `abort`): nothing to filter.
+  if (names.length === 0) return names
   const wanted = only?.(names)
   const refused: string[] = []
   for (const name of names) {
