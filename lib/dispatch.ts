@@ -11,6 +11,7 @@ import { appendVary, applyHeaders, dropBodyHeaders, foreignFilter } from './head
 import { describe, isError, logError, logFailure } from './log.js'
 import { choose } from './negotiate.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
+import type { SourceFiles } from './debug.js'
 import type { ContextOptions } from './options.js'
 import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
@@ -37,6 +38,8 @@ export interface Dispatcher {
   readonly internals: FastifyInternals
   /** The app's redaction policy: how log lines (and the debug page) name the request. */
   readonly redaction: Redaction
+  /** The app's source files the debug page may read, and those it has read. */
+  readonly sources: SourceFiles
 }
 
 /** Where one request stands: which handlers ran, how many failed, what was first thrown. */
@@ -495,7 +498,7 @@ function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
 
 /** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
 function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boolean): void {
-  const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction)
+  const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction, attempt.dispatcher.sources)
   if (html) {
     attempt.reply.headers(DEBUG_PAGE_HEADERS).header('content-type', HTML)
     deliver(attempt, view.status, debugPage(report))
