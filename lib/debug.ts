@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { extname, isAbsolute, parse, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
@@ -184,23 +185,29 @@ function inside (root: string, path: string): boolean {
  */
 function readSource (root: string, file: string): string[] | null {
   let fd: number | undefined
+  let lines: string[] | null = null
   try {
     const real = realpathSync(file)
-    if (!inside(root, real) || !SOURCE_EXTENSIONS.has(extname(real).toLowerCase())) return null
-    const checked = statSync(real)
-    if (!checked.isFile() || checked.size > MAX_FILE_BYTES) return null
-    fd = openSync(real, OPEN_FLAGS)
-    const opened = fstatSync(fd)
-    if (!opened.isFile() || opened.size > MAX_FILE_BYTES) return null
-    const buffer = Buffer.alloc(opened.size)
-    const read = readSync(fd, buffer, 0, opened.size, 0)
-    return buffer.subarray(0, read).toString('utf8').split(/\r?\n/).map(cutLine)
+    const script = inside(root, real) && SOURCE_EXTENSIONS.has(extname(real).toLowerCase())
+    // Only what `stat` calls a regular file is opened, and the open file must still be one.
+    const size = !script || sourceSize(statSync(real)) === undefined ? undefined : sourceSize(fstatSync(fd = openSync(real, OPEN_FLAGS)))
+    if (size !== undefined) {
+      const buffer = Buffer.alloc(size)
+      const read = readSync(fd as number, buffer, 0, size, 0)
+      lines = buffer.subarray(0, read).toString('utf8').split(/\r?\n/).map(cutLine)
+    }
   } catch {
     // Gone, unreadable, a dangling link: the frame is shown without its source, which is all we can do.
-    return null
+    lines = null
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
+  return lines
+}
+
+/** The size of a regular file small enough to excerpt; undefined for anything else (FIFO, socket, device, directory, bundle). */
+function sourceSize (stats: Stats): number | undefined {
+  return stats.isFile() && stats.size <= MAX_FILE_BYTES ? stats.size : undefined
 }
 
 /** A source line as shown: at most `MAX_LINE_CHARS`, then a marker saying how much was cut. */
