@@ -143,11 +143,12 @@ function decodeName (raw: string): string {
   }
 }
 
-/** Cuts `text` at `max` characters (never inside a surrogate pair) and says how much was left out. */
+/**
+ * Cuts `text` at `max` characters and says how much was left out. A request URL has no surrogate pair
+ * to split: Node's HTTP parser gives it as one character per byte (latin1).
+ */
 function bounded (text: string, max: number): string {
-  if (text.length <= max) return text
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max
-  return `${text.slice(0, end)}…[${text.length - end} more characters]`
+  return text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`
 }
 
 /**
@@ -168,7 +169,8 @@ export function createRedaction (options: RedactOptions = {}): Redaction {
   function headers (input: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
     const out: Record<string, string | string[] | undefined> = {}
     for (const [name, value] of Object.entries(input)) {
-      out[name] = value === undefined ? undefined : Array.isArray(value) ? value.map((item) => header(name, item)) : header(name, String(value))
+      // Node gives every received header as a string, or a list for `set-cookie`; never undefined.
+      out[name] = Array.isArray(value) ? value.map((item) => header(name, item)) : header(name, String(value))
     }
     return out
   }

@@ -204,6 +204,12 @@ t.test('mailReporterFromEnv: the Flask tutorial variables', async (t) => {
   t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_PORT: ' 465 ', MAIL_USE_TLS: 'True' }),
     { host: 'smtp.test', port: 465, secure: true, requireTLS: false }, 'port 465: implicit TLS')
   t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_USE_TLS: 'off' }), { host: 'smtp.test', port: 25, secure: false, requireTLS: false })
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_USE_TLS: '0' }), { host: 'smtp.test', port: 25, secure: false, requireTLS: false },
+    'MAIL_USE_TLS=0 is off, as Flask-Mail\'s False (the Mega-Tutorial would read any value as on)')
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_PORT: '465', MAIL_USE_SSL: 'true' }),
+    { host: 'smtp.test', port: 465, secure: true, requireTLS: false }, 'Flask-Mail\'s MAIL_USE_SSL: TLS from the first byte')
+  t.same(smtpSettingsFromEnv({ MAIL_SERVER: 'smtp.test', MAIL_PORT: '2465', MAIL_USE_SSL: '1' }),
+    { host: 'smtp.test', port: 2465, secure: true, requireTLS: false }, 'on any port')
 
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ MAIL_PORT: 'abc' }, /MAIL_PORT must be a port number from 1 to 65535, got string "abc"/],
@@ -211,6 +217,9 @@ t.test('mailReporterFromEnv: the Flask tutorial variables', async (t) => {
     [{ MAIL_PORT: '70000' }, /got string "70000"/],
     [{ MAIL_PORT: '25.5' }, /got string "25.5"/],
     [{ MAIL_USE_TLS: 'maybe' }, /MAIL_USE_TLS must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got string "maybe"/],
+    [{ MAIL_USE_SSL: 'sure' }, /MAIL_USE_SSL must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got string "sure"/],
+    [{ MAIL_USE_TLS: '1', MAIL_USE_SSL: '1' }, /MAIL_USE_TLS and MAIL_USE_SSL must be set one at most \(MAIL_USE_TLS: STARTTLS on a plain connection; MAIL_USE_SSL: TLS from the first byte, usually port 465\), got both/],
+    [{ MAIL_DEFAULT_SENDER: 'nobody' }, /from must be an address, got string "nobody"/],
     [{ MAIL_USERNAME: 'me' }, /MAIL_PASSWORD must be set together with MAIL_USERNAME/],
     [{ MAIL_PASSWORD: 'pw' }, /MAIL_USERNAME must be set together with MAIL_PASSWORD/],
     [{ ADMINS: ' , ' }, /ADMINS must be a comma-separated list of addresses when MAIL_SERVER is set, got string " , "/],
@@ -235,6 +244,13 @@ t.test('mailReporterFromEnv sends to ADMINS from no-reply@MAIL_SERVER', async (t
   t.equal(mails[0].subject, '[error] 500 Internal Server Error: GET /orders/42')
   t.same(mails[1].envelope, { from: 'app@x.test', to: ['one@x.test'] })
   t.equal(mails[1].subject, 'Microblog Failure 500 Internal Server Error: GET /orders/42')
+  const sender = mailReporterFromEnv({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port), ADMINS: 'one@x.test', MAIL_DEFAULT_SENDER: ' Shop <shop@x.test> ' })
+  await sender?.(makeReport())
+  const both = mailReporterFromEnv({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port), ADMINS: 'one@x.test', MAIL_DEFAULT_SENDER: 'shop@x.test' }, { from: 'app@x.test' })
+  await both?.(makeReport())
+  await arrived(4)
+  t.equal(mails[2].envelope.from, 'shop@x.test', 'MAIL_DEFAULT_SENDER, as Flask-Mail reads it')
+  t.equal(mails[3].envelope.from, 'app@x.test', 'the from option wins over MAIL_DEFAULT_SENDER')
 })
 
 t.test('subject and body formatting', async (t) => {

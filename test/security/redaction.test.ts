@@ -98,6 +98,17 @@ for (const debug of [false, true]) {
   })
 }
 
+t.test('a header sent twice is masked in each of its values', async (t) => {
+  const reports: ErrorReport[] = []
+  const { app } = await build({ report: (report) => { reports.push(report) } })
+  t.teardown(() => app.close())
+  app.get('/crash', () => { throw new Error('x') })
+  // Node keeps a repeated set-cookie as a list (any other header is joined into one string).
+  await app.inject({ url: '/crash', headers: { 'set-cookie': ['a=COOKIE-SECRET-1', 'b=COOKIE-SECRET-1'] } })
+  await app.close()
+  t.same(reports[0].request.headers['set-cookie'], ['a=[masked]', 'b=[masked]'])
+})
+
 t.test('a 10 KB URL makes log lines of about 2 KB, with a marker', async (t) => {
   const { app, logs } = await build({})
   t.teardown(() => app.close())
@@ -125,6 +136,7 @@ t.test('error text in a mail cannot fake a section, and the subject stays one bo
   const fake = 'lookup failed\n\nRequest\n-------\nURL:        /fake?token=none\r\nHeaders (credentials masked)\u2028----------------------------\u0085x-fake: yes\u001b[2J'
   app.get('/crash', () => { throw new Error(fake) })
   app.get('/s', () => { throw new TypeError('x'.repeat(500) + '\nSubject: injected') })
+  app.get('/huge', () => { throw new Error('h'.repeat(200_000)) })
   const custom = mailReporter({ smtp: { host: '127.0.0.1', port: mails.port }, from: 'app@x.test', to: 'admin@x.test', subject: (report) => String((report.error as Error).message) })
   await app.inject('/crash')
   await within(mails.arrived(1))
@@ -137,12 +149,20 @@ t.test('error text in a mail cannot fake a section, and the subject stays one bo
   t.match(text, '    x-fake: yes\\u001b[2J', 'a terminal escape is shown, not sent')
   t.notOk(text.includes('\u001b'))
 
+  // A first occurrence carries the real error; the mail shows 64 KB of it and says how much is left.
+  await app.inject('/huge')
+  await within(mails.arrived(2))
+  const huge = mails.mails[1].text
+  t.ok(huge.length < 70_000, `a mail of ${huge.length} characters for a 200 KB message`)
+  t.match(huge, /\n {4}… \(\d+ more characters cut\)\n/)
+  mails.mails.splice(1, 1)
+
   await app.inject('/s')
   const response = await app.inject('/s')
   t.equal(response.statusCode, 500)
   const report = { error: new TypeError('y'.repeat(1000) + '\r\nBcc: evil@x.test'), status: 500, time: new Date(), count: 1, request: { method: 'GET', url: '/s', route: '/s', requestId: 'r', ip: '127.0.0.1', headers: {} } }
   await custom(report)
-  await within(mails.arrived(2))
+  await within(mails.arrived(3))
   const subject = mails.mails[1].subject
   t.ok(subject.length <= 200, `the subject has ${subject.length} characters`)
   t.notMatch(subject, /[\r\n]/)

@@ -99,3 +99,37 @@ t.test('a snapshot keeps a bounded picture of a repeated error: message, frames,
   t.equal((((snapshot.cause as ErrorSnapshot).cause as ErrorSnapshot).cause as ErrorSnapshot).message, 'level 3')
   t.equal((((snapshot.cause as ErrorSnapshot).cause as ErrorSnapshot).cause as ErrorSnapshot).cause, undefined, 'three causes at most')
 })
+
+t.test('a repeated error whose code and cause cannot be read still gets a snapshot', async (t) => {
+  const { app, reports } = await floodApp(t)
+  app.get('/hostile', () => {
+    const error = new Error('hostile')
+    Object.defineProperty(error, 'code', { get () { throw new Error('code getter') } })
+    Object.defineProperty(error, 'cause', { get () { throw new Error('cause getter') } })
+    throw error
+  })
+  t.equal((await app.inject('/hostile')).statusCode, 500)
+  t.equal((await app.inject('/hostile')).statusCode, 500)
+  await app.close()
+  t.equal(reports.length, 2)
+  t.match(reports[1].error, { type: 'Error', message: 'hostile', code: undefined, cause: undefined })
+})
+
+t.test('snapshots of values that are not errors, of empty messages and of messages changed after the throw', async (t) => {
+  const { app, reports } = await floodApp(t)
+  // eslint-disable-next-line no-throw-literal
+  app.get('/string', () => { throw 'a thrown string' })
+  app.get('/empty', () => { throw Object.assign(new Error(''), { code: 503 }) })
+  app.get('/changed', () => {
+    const error = new Error('as thrown')
+    error.message = 'changed later'
+    throw error
+  })
+  for (const url of ['/string', '/string', '/empty', '/empty', '/changed', '/changed']) t.equal((await app.inject(url)).statusCode, 500, url)
+  await app.close()
+  const snapshots = reports.filter((report) => report.error instanceof ErrorSnapshot).map((report) => report.error as ErrorSnapshot)
+  t.equal(snapshots.length, 3)
+  t.match(snapshots[0], { type: 'string', message: 'a thrown string', code: undefined, stack: 'string: a thrown string' })
+  t.match(snapshots[1], { type: 'Error', message: '', code: 503, stack: /^Error: \n\s+at / })
+  t.match(snapshots[2], { type: 'Error', message: 'changed later', stack: /^Error: changed later\n\s+at / })
+})
