@@ -320,7 +320,7 @@ t.test('examples/reporting: mail and rotating log file from the environment', as
   t.equal(config.mailStatus, 'on, to admin@x.test')
   const app = await buildApp(config)
   t.equal((await app.inject('/')).statusCode, 200)
-  t.equal((await app.inject('/orders/7')).statusCode, 500)
+  t.equal((await app.inject({ url: '/orders/7?voucher=V-SECRET', headers: { 'x-shop-key': 'K-SECRET' } })).statusCode, 500)
   t.equal((await app.inject('/missing')).statusCode, 404)
   t.equal((await app.inject('/nowhere')).statusCode, 404)
   await arrived(1)
@@ -329,6 +329,8 @@ t.test('examples/reporting: mail and rotating log file from the environment', as
   t.equal(mails[0].subject, '[reporting example] 500 Internal Server Error: GET /orders/7')
   t.same(mails[0].envelope, { from: 'no-reply@127.0.0.1', to: ['admin@x.test'] })
   t.match(mails[0].text, /Error: could not load order 7\n\s+at [^]*Caused by: Error: connect ECONNREFUSED 127\.0\.0\.1:5432/)
+  t.match(mails[0].text, 'URL:        /orders/7?voucher=[masked]', 'the example\'s own names are masked')
+  t.match(mails[0].text, '    x-shop-key: [masked]')
 
   const files = readdirSync(logDir).filter((name) => /^app\.\d+\.log$/.test(name))
   t.ok(files.length >= 1, `log files: ${files.join(', ')}`)

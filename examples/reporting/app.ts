@@ -84,7 +84,10 @@ export async function buildApp (config: ExampleConfig) {
     debug: config.debug,
     report: config.mail,
     // Routing 404s are noise on a public site: bots probe for /wp-admin all day.
-    notFoundLogLevel: 'debug'
+    notFoundLogLevel: 'debug',
+    // The app's own secret-bearing names, masked in mails, log lines and the debug page on top of the
+    // defaults (cookies, authorization, x-api-key, ?token=, ?password=…).
+    redact: { headers: ['x-shop-key'], query: ['voucher'] }
   })
 
   app.get('/', async () => ({ hello: 'world' }))
