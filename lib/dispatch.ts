@@ -63,6 +63,8 @@ interface Attempt {
   tried: Set<HandlerEntry> | undefined
   /** The handler whose response is being made, if any. */
   current: HandlerEntry | undefined
+  /** The handler that called `reply.send` (directly or through `reply.view`), once one did. */
+  sentBy: HandlerEntry | undefined
   failures: number
   /** Set once our own last-resort page is being sent: if that fails too, we write raw bytes. */
   lastResort: boolean
@@ -146,7 +148,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   if (routing && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, facts.status as number) !== undefined)) {
     error = routingException(allowed)
   }
-  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, reported: error, allowed, tried: undefined, current: undefined, failures: 0, lastResort: false }
+  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, reported: error, allowed, tried: undefined, current: undefined, sentBy: undefined, failures: 0, lastResort: false }
   ;(reply as WithAttempt)[kAttempt] = attempt
 
   if (entry === undefined && facts.status === undefined) {
@@ -193,6 +195,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
   attempt.tried ??= new Set()
   attempt.tried.add(entry)
   attempt.current = entry
+  watchSend(attempt, entry)
   // Fastify starts an error handler at 200; the error's status is the default.
   prepare(attempt, error, facts, status)
   let result: unknown
@@ -213,6 +216,20 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
     return
   }
   if (!thenable) finish(attempt, entry, result, error, facts)
+}
+
+/**
+ * Notes when `entry` calls `reply.send` (itself, or through `reply.view`), so that a handler that sent
+ * its own response is never mistaken for one that returned nothing. An own property of this reply
+ * only, made on the error path; Fastify's `send` does the rest.
+ */
+function watchSend (attempt: Attempt, entry: HandlerEntry): void {
+  const reply = attempt.reply as FastifyReply & { send: FastifyReply['send'] }
+  const send = Object.getPrototypeOf(reply).send as FastifyReply['send']
+  reply.send = function (this: FastifyReply, payload?: unknown) {
+    if (attempt.current === entry) attempt.sentBy = entry
+    return send.call(this, payload)
+  }
 }
 
 /**
@@ -310,9 +327,13 @@ function ownHeaders (error: HTTPException): Record<string, unknown> | undefined 
 /** A handler's return value turned into a response (Flask's `make_response`). */
 function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, error: unknown, facts: ThrownFacts): void {
   const { reply } = attempt
+  // It failed while it ran (its reply.send(err) brought the error back here): the 500 answers now.
+  if (attempt.current !== entry) return
   // It sent the reply itself (reply.send), or started to (reply.view returns the reply and renders
-  // asynchronously; if rendering fails, Fastify brings that error back to `dispatch`).
-  if (reply.sent || reply.raw.headersSent || result === reply) {
+  // asynchronously; if rendering fails, Fastify brings that error back to `dispatch`). `sent` alone
+  // cannot tell: behind an async onSend hook (@fastify/compress) or with a stream, the response is
+  // still on its way when the handler returns.
+  if (attempt.sentBy === entry || reply.sent || reply.raw.headersSent || result === reply) {
     reportWhenSent(attempt)
     return
   }

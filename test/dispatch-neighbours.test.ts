@@ -4,6 +4,7 @@
  * values), and which error is reported for each way a response gets made.
  */
 import t from 'tap'
+import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import createHttpError from 'http-errors'
 import view from '@fastify/view'
@@ -30,6 +31,8 @@ t.test('Vary: another plugin\'s fields are kept and Accept is appended once', as
   app.get('/origin', (request, reply) => { reply.header('vary', 'Origin'); reply.abort(404) })
   app.get('/both', (request, reply) => { reply.header('vary', 'origin, accept'); reply.abort(404) })
   app.get('/star', (request, reply) => { reply.header('vary', '*'); reply.abort(404) })
+  app.get('/list', (request, reply) => { reply.header('vary', ['Origin', 'Cookie']); reply.abort(404) })
+  app.get('/list-with-accept', (request, reply) => { reply.header('vary', ['Origin', 'Accept']); reply.abort(404) })
   app.register(async (api) => {
     await api.register((await import('../index.js')).default, { format: 'json' })
     api.get('/origin', (request, reply) => { reply.header('vary', 'Origin'); reply.abort(404) })
@@ -38,6 +41,8 @@ t.test('Vary: another plugin\'s fields are kept and Accept is appended once', as
     t.equal((await app.inject({ url: '/origin', headers })).headers.vary, 'Origin, Accept', 'appended, not replaced')
     t.equal((await app.inject({ url: '/both', headers })).headers.vary, 'origin, accept', 'listed already: unchanged')
     t.equal((await app.inject({ url: '/star', headers })).headers.vary, '*', 'Vary: * already covers Accept')
+    t.equal((await app.inject({ url: '/list', headers })).headers.vary, 'Origin, Cookie, Accept', 'a list set as an array: joined, Accept appended')
+    t.same((await app.inject({ url: '/list-with-accept', headers })).headers.vary, ['Origin', 'Accept'], 'a list that names Accept: unchanged')
   }
   t.equal((await app.inject({ url: '/api/origin', headers: BROWSER })).headers.vary, 'Origin', 'a forced format adds nothing and keeps Origin')
   await app.close()
@@ -77,6 +82,11 @@ t.test('a status-less error on a reply whose status another plugin set answers t
   app.get('/auth', (request, reply) => { reply.code(401); throw new Error('missing token') })
   // @fastify/under-pressure's shape: a 503 with an error of its own.
   app.get('/pressure', (request, reply) => { reply.code(503); throw new Error('event loop delay 1200 ms') })
+  // A message that cannot be read: the status's generic text, and the answer still goes out.
+  app.get('/unreadable', (request, reply) => {
+    reply.code(403)
+    throw Object.defineProperty(new Error('x'), 'message', { get () { throw new Error('message getter') } })
+  })
   app.register(async (child) => {
     child.errorhandler(401)((error) => ({ handled: (error as Error).message }))
     child.get('/handled', (request, reply) => { reply.code(401); throw new Error('bad token') })
@@ -92,6 +102,9 @@ t.test('a status-less error on a reply whose status another plugin set answers t
   t.same(handled.json(), { handled: 'bad token' }, 'the 401 handler receives the plain error')
   t.equal(handled.statusCode, 401)
 
+  const unreadable = await app.inject({ url: '/unreadable', headers: API })
+  t.equal(unreadable.statusCode, 403)
+  t.equal(unreadable.json().message, 'You are not allowed to access this.', 'the generic 403 text')
   const authLine = logs.find((l) => l.msg === 'GET /auth answered 401')
   t.equal(authLine?.level, LEVEL.info, 'logged as the 4xx it is')
   await settle()
@@ -142,6 +155,24 @@ t.test('reporting follows the error, not the way the page was made', async (t) =
     await settle()
     t.same(reports.map((r) => [r.status, (r.error as Error).message, r.count]), [[500, 'disk full', 1], [500, 'database down', 1]])
     t.equal(logs.filter((l) => l.level === LEVEL.error && /answered 500/.test(l.msg)).length, 2, 'each logged once')
+    await app.close()
+  })
+
+  await t.test('a 500 handler that streams its page is reported once the response is done', async (t) => {
+    const { reports, report } = collector()
+    const { app } = await build({ report })
+    app.errorhandler(500)((error, request, reply) => {
+      reply.code(500).type('text/html').send(Readable.from((async function * () {
+        yield '<h1>'
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        yield 'Sorry</h1>'
+      })()))
+    })
+    app.get('/crash', () => { throw new Error('slow page') })
+    const res = await app.inject({ url: '/crash', headers: BROWSER })
+    t.equal(res.body, '<h1>Sorry</h1>')
+    await settle()
+    t.same(reports.map((r) => [r.status, (r.error as Error).message]), [[500, 'slow page']], 'reported once, with the status sent')
     await app.close()
   })
 
@@ -199,6 +230,7 @@ t.test('a handler result that cannot be read is a handler failure: the 500 handl
     'then-getter': () => Object.defineProperty({}, 'then', { get () { throw new Error('then getter') } }),
     'then-throws': () => ({ then () { throw new Error('then threw') } }),
     'revoked-proxy': () => proxy,
+    'array-getter': () => Object.defineProperty(['body', 404], 1, { get () { throw new Error('index getter') } }),
     'hostile-exception': hostile
   }
   const { app } = await build()
@@ -223,5 +255,21 @@ t.test('a handler result that cannot be read is a handler failure: the 500 handl
     }
     t.equal(sends, before + 1, `${name}: onSend hooks ran`)
   }
+  await app.close()
+})
+
+t.test('a handler that sends its own page behind an async onSend hook is answered by that page, once', async (t) => {
+  // An async onSend hook (as @fastify/compress has) keeps the response on its way after reply.send returns.
+  const { reports, report } = collector()
+  const { app, logs } = await build({ report })
+  app.addHook('onSend', async (request, reply, payload) => payload)
+  app.errorhandler(500)((error, request, reply) => { reply.code(500).send('<h1>Sorry</h1>') })
+  app.get('/crash', () => { throw new Error('boom') })
+  const res = await app.inject({ url: '/crash', headers: BROWSER })
+  t.equal(res.statusCode, 500)
+  t.equal(res.body, '<h1>Sorry</h1>')
+  await settle()
+  t.same(reports.map((r) => (r.error as Error).message), ['boom'], 'reported once')
+  t.same(logs.filter((l) => l.level >= LEVEL.warn).map((l) => l.msg), ['GET /crash answered 500'], 'no failure, no "already sent" warning')
   await app.close()
 })
