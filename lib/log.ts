@@ -7,6 +7,7 @@
  */
 import type { FastifyRequest, LogLevel } from 'fastify'
 import type { Redaction } from './redact.js'
+import { readValidation } from './validation.js'
 
 /** A pino level name or `'silent'`. */
 export type Level = LogLevel | 'silent'
@@ -34,7 +35,25 @@ export function isError (value: unknown): value is Error {
 
 /** The value to put under pino's `err` key: errors as they are, anything else wrapped so it serialises. */
 function loggable (thrown: unknown): unknown {
-  return isError(thrown) ? thrown : { type: typeof thrown, value: describe(thrown) }
+  return isError(thrown) ? withPublicValidation(thrown) : { type: typeof thrown, value: describe(thrown) }
+}
+
+/**
+ * A validation error as the log line shows it. pino's serializer copies every enumerable member, and
+ * Ajv's `verbose: true` details (`data`) hold the validated value itself — for a headers schema every
+ * request header, Cookie and Authorization included — so the line gets the details the response
+ * carries, over the same error (read through the prototype). Other errors are logged as they are.
+ */
+function withPublicValidation (error: Error): Error {
+  let validation: unknown
+  try {
+    validation = (error as { validation?: unknown }).validation
+  } catch {
+    // A throwing getter: pino's serializer throws on it too, and write() logs a plain copy instead.
+    return error
+  }
+  if (validation === undefined) return error
+  return Object.create(error, { validation: { value: readValidation(error), enumerable: true } }) as Error
 }
 
 /**

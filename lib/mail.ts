@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http'
 import { inspect } from 'node:util'
 import createError from '@fastify/error'
 import nodemailer, { type Transporter } from 'nodemailer'
-import { describeValue, errorClass, type ErrorReport, type Reporter } from './report.js'
+import { describeValue, errorClass, reportedFailure, type ErrorReport, type Reporter } from './report.js'
 
 /** SMTP server settings, as nodemailer's SMTP transport takes them. */
 export interface SmtpSettings {
@@ -161,8 +161,18 @@ function describeLink (value: unknown): string {
   return `${errorClass(value)} thrown (not an Error): ${inspect(value, { depth: 3 })}`
 }
 
-/** The error and its `cause` chain as text. */
+/**
+ * The error and its `cause` chain as text. A failed handler's report (a 500 made of its failure and of
+ * the error it was handling) shows the failure first, then what it was handling.
+ */
 export function formatError (error: unknown): string {
+  const failure = reportedFailure(error)
+  if (failure === error) return formatChain(error)
+  return `${formatChain(failure)}\n\nRaised by an error handler while it was handling:\n\n${formatChain((error as Error).cause)}`
+}
+
+/** One error and its `cause` chain as text. */
+function formatChain (error: unknown): string {
   const parts = [describeLink(error)]
   const seen = new Set<unknown>([error])
   let current = error

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto'
 import createError from '@fastify/error'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { InternalServerError } from './exceptions.js'
 import { isError } from './log.js'
 import type { Redaction } from './redact.js'
 
@@ -247,10 +248,20 @@ function digest (text: string): string {
 }
 
 /**
+ * What a report is about. A handler that failed is reported as the 500 made of its failure
+ * (`originalError`) and of the error it was handling (`cause`); the failure is the bug, so it is what
+ * tells reports apart — otherwise every failing handler would share the wrapper's class and text.
+ */
+export function reportedFailure (error: unknown): unknown {
+  return error instanceof InternalServerError && error.originalError !== undefined ? error.originalError : error
+}
+
+/**
  * The keys the budget uses: `key` is the error (class + message + throw site), `site` the place it
  * comes from (class + throw site, any message), both hashed.
  */
-function identify (value: unknown): { key: string, site: string } {
+function identify (reported: unknown): { key: string, site: string } {
+  const value = reportedFailure(reported)
   return { key: digest(fingerprint(value)), site: digest(`${errorClass(value)}\u0000${topFrame(value)}`) }
 }
 
@@ -473,7 +484,7 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger,
     const entry = entries.get(key)
     if (entry !== undefined) {
       entry.extra++
-      entry.last = { error: new ErrorSnapshot(error), status, request: summarizeRequest(request, redaction), time, log: requestLog }
+      entry.last = { error: new ErrorSnapshot(reportedFailure(error)), status, request: summarizeRequest(request, redaction), time, log: requestLog }
       return
     }
     if (windowTimer === undefined) startWindow()

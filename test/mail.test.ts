@@ -108,6 +108,27 @@ t.test('an unhandled error reaches the administrators through a real SMTP server
   t.equal(lines.filter((line) => (line.level as number) >= 50 && /reporter/.test(line.msg as string)).length, 0, 'no reporter failure logged')
 })
 
+t.test('a failing handler is mailed as its own failure, then the error it was handling', async (t) => {
+  const { port, mails, arrived } = await startSmtp(t)
+  const app = Fastify()
+  await app.register(flaskErrors, {
+    report: mailReporter({ smtp: { host: '127.0.0.1', port, secure: false }, from: 'errors@shop.test', to: 'admin@shop.test' })
+  })
+  app.errorhandler(404)(() => { throw new TypeError('template variable "user" is missing') })
+  app.errorhandler(409)(() => { throw new RangeError('conflict page broke') })
+  app.get('/posts/:id', (request, reply) => reply.abort(404, 'No such post'))
+  app.get('/save', (request, reply) => reply.abort(409))
+  t.equal((await app.inject('/posts/1')).statusCode, 500)
+  t.equal((await app.inject('/save')).statusCode, 500)
+  await arrived(2)
+  t.equal(mails.length, 2, 'two different failures are two reports, not one deduplicated 500')
+  const [first, second] = mails
+  t.match(first.text, /TypeError: template variable "user" is missing\n\s+at /, 'the failure first, with its stack')
+  t.match(first.text, /Raised by an error handler while it was handling:\s+Not Found: No such post/, 'then what it was handling')
+  t.match(second.text, /RangeError: conflict page broke/)
+  await app.close()
+})
+
 t.test('an SMTP failure is logged and does not change the response', async (t) => {
   const { port, mails } = await startSmtp(t, { authOptional: false, allowInsecureAuth: true, onAuth: (_auth, _session, callback) => callback(new Error('bad login')) })
   const { lines, stream } = captureLog()

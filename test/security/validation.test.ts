@@ -8,6 +8,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import Fastify from 'fastify'
+import { Writable } from 'node:stream'
 import flaskErrors from '../../index.js'
 import { API, BROWSER } from '../helpers.js'
 
@@ -118,4 +119,21 @@ t.test('at most 100 validation entries, however many failures Ajv reports', asyn
   const res = await app.inject({ method: 'POST', url: '/list', payload: JSON.stringify(Array.from({ length: 500 }, () => ({}))), headers: { 'content-type': 'application/json', ...API } })
   t.equal(res.statusCode, 400)
   t.equal(res.json().validation.length, 100)
+})
+
+t.test("with Ajv verbose, the plugin's log line of a validation error carries no header value", async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, encoding, done) { lines.push(chunk.toString()); done() } })
+  // No request logging of Fastify's own: the lines left are the plugin's.
+  const app = Fastify({ ajv: { customOptions: { verbose: true } }, logger: { level: 'info', stream }, disableRequestLogging: true })
+  t.teardown(() => app.close())
+  await app.register(flaskErrors)
+  app.get('/me', { schema: { headers: { type: 'object', required: ['x-api-key'], properties: { 'x-api-key': { type: 'string', minLength: 16 } } } } }, async () => 'me')
+  const res = await app.inject({ url: '/me', headers: { cookie: COOKIE, authorization: AUTHORIZATION, 'x-api-key': API_KEY, ...API } })
+  t.equal(res.statusCode, 400)
+  const line = lines.map((l) => JSON.parse(l) as { msg: string, err?: { validation?: unknown[], code?: string } }).find((l) => l.msg === 'GET /me answered 400')
+  t.ok(line, 'the 4xx line is written')
+  t.equal(line?.err?.code, 'FST_ERR_VALIDATION', 'with the error')
+  t.same(Object.keys((line?.err?.validation?.[0] ?? {}) as object).sort(), AJV_MEMBERS, "its validation details are Ajv's documented members only")
+  for (const secret of SECRETS) t.notMatch(lines.join(''), secret, `${String(secret)} is in no log line`)
 })
