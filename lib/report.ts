@@ -32,7 +32,9 @@ export interface RequestSummary {
 /** One report, as a reporter receives it. The object is frozen: reporters share it. */
 export interface ErrorReport {
   /**
-   * The original value that was thrown (not the HTTP exception that wrapped it). In a summary of
+   * The original value that was thrown (not the HTTP exception that wrapped it). When an error
+   * handler failed, the `InternalServerError` whose `originalError` is that failure and whose `cause`
+   * is the error the handler was handling: the failure is the bug to fix. In a summary of
    * duplicates (`count > 1`) an {@link ErrorSnapshot} of the last one instead: the first report of
    * the error carried the real value, and a window must not hold every repeat's error in memory.
    */
