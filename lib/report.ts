@@ -255,7 +255,12 @@ function digest (text: string): string {
  * tells reports apart — otherwise every failing handler would share the wrapper's class and text.
  */
 export function reportedFailure (error: unknown): unknown {
-  return error instanceof InternalServerError && error.originalError !== undefined ? error.originalError : error
+  try {
+    return error instanceof InternalServerError && error.originalError !== undefined ? error.originalError : error
+  } catch {
+    // A revoked Proxy cannot even be asked for its class: it is reported as the value it is.
+    return error
+  }
 }
 
 /**
