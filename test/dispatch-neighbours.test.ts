@@ -64,6 +64,18 @@ t.test('headers the route set before it failed stay, except those that describe 
   t.same(await within(res.json()), { statusCode: 503, error: 'Service Unavailable', message: 'Back soon', requestId: 'req-1' }, 'the body decodes')
 })
 
+t.test('an exception whose headers are not a plain object goes out without them', async (t) => {
+  const { app } = await build()
+  app.get('/null', () => { throw Object.defineProperty(new Gone(), 'headers', { value: null }) })
+  app.get('/map', () => { throw Object.defineProperty(new Gone(), 'headers', { value: new Map([['x-a', '1']]) }) })
+  for (const url of ['/null', '/map']) {
+    const res = await app.inject({ url, headers: API })
+    t.equal(res.statusCode, 410, url)
+    t.notOk('x-a' in res.headers, `${url}: nothing read from it`)
+  }
+  await app.close()
+})
+
 t.test('every error response says nosniff, handlers\' own included', async (t) => {
   const { app } = await build()
   app.errorhandler(409)(() => ({ conflict: true }))
@@ -82,6 +94,9 @@ t.test('a status-less error on a reply whose status another plugin set answers t
   app.get('/auth', (request, reply) => { reply.code(401); throw new Error('missing token') })
   // @fastify/under-pressure's shape: a 503 with an error of its own.
   app.get('/pressure', (request, reply) => { reply.code(503); throw new Error('event loop delay 1200 ms') })
+  // Not an error, or a message that is not text: the status's generic text.
+  app.get('/string', (request, reply) => { reply.code(400); throw 'bad input' }) // eslint-disable-line no-throw-literal
+  app.get('/numeric', (request, reply) => { reply.code(400); throw Object.defineProperty(new Error('x'), 'message', { value: 42 }) })
   // A message that cannot be read: the status's generic text, and the answer still goes out.
   app.get('/unreadable', (request, reply) => {
     reply.code(403)
@@ -102,6 +117,11 @@ t.test('a status-less error on a reply whose status another plugin set answers t
   t.same(handled.json(), { handled: 'bad token' }, 'the 401 handler receives the plain error')
   t.equal(handled.statusCode, 401)
 
+  for (const url of ['/string', '/numeric']) {
+    const res = await app.inject({ url, headers: API })
+    t.equal(res.statusCode, 400, url)
+    t.equal(res.json().message, 'The request could not be understood by the server.', `${url}: the generic 400 text`)
+  }
   const unreadable = await app.inject({ url: '/unreadable', headers: API })
   t.equal(unreadable.statusCode, 403)
   t.equal(unreadable.json().message, 'You are not allowed to access this.', 'the generic 403 text')
