@@ -139,7 +139,8 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
     endAfterHeaders(dispatcher.redaction, request, reply, thrown)
     return
   }
-  dropBodyHeaders(reply)
+  // A routing miss had no route to set headers of its own.
+  if (!routing) dropBodyHeaders(reply)
   const resolved = dispatcher.registry.resolve(instance)
   let error = thrown
   let facts = !routing ? withReplyStatus(readThrown(thrown), thrown, reply.statusCode) : thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : WRONG_METHOD_FACTS
@@ -195,7 +196,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
   attempt.tried ??= new Set()
   attempt.tried.add(entry)
   attempt.current = entry
-  watchSend(attempt, entry)
+  watchSend(reply)
   // Fastify starts an error handler at 200; the error's status is the default.
   prepare(attempt, error, facts, status)
   let result: unknown
@@ -223,13 +224,15 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
  * its own response is never mistaken for one that returned nothing. An own property of this reply
  * only, made on the error path; Fastify's `send` does the rest.
  */
-function watchSend (attempt: Attempt, entry: HandlerEntry): void {
-  const reply = attempt.reply as FastifyReply & { send: FastifyReply['send'] }
-  const send = Object.getPrototypeOf(reply).send as FastifyReply['send']
-  reply.send = function (this: FastifyReply, payload?: unknown) {
-    if (attempt.current === entry) attempt.sentBy = entry
-    return send.call(this, payload)
-  }
+function watchSend (reply: FastifyReply): void {
+  (reply as FastifyReply & { send: typeof noteSend }).send = noteSend
+}
+
+/** `reply.send` of a reply whose error handler is running: notes who answered, then Fastify's send. */
+function noteSend (this: WithAttempt, payload?: unknown): FastifyReply {
+  const attempt = this[kAttempt] as Attempt
+  attempt.sentBy = attempt.current
+  return (Object.getPrototypeOf(this) as FastifyReply).send.call(this, payload)
 }
 
 /**

@@ -81,7 +81,8 @@ const ROUTE_BODY_HEADERS = ['content-length', 'transfer-encoding', 'content-enco
 
 /** Removes the headers of the body the route was making from a reply about to carry an error. */
 export function dropBodyHeaders (reply: FastifyReply): void {
-  for (const name of ROUTE_BODY_HEADERS) reply.removeHeader(name)
+  // Mostly none is there: a look-up is cheaper than a delete on the reply's header object.
+  for (const name of ROUTE_BODY_HEADERS) if (reply.hasHeader(name)) reply.removeHeader(name)
 }
 
 /**
