@@ -1,7 +1,7 @@
 /**
  * `npm run bench:ab -- <reference> <scenario> [<scenario>…]`: a same-core A/B comparison of the
  * named scenarios (bench/same-core.ts says how and why). It is the tool for finding what costs what;
- * `npm run bench` ends with the same measurement for every target of issue 6.
+ * `npm run bench` ends with the same measurement for every performance target.
  *
  * Flags: --rounds 8 --duration 3 (seconds per round) --connections 10
  */

@@ -478,7 +478,7 @@ function markdown (reports: Map<string, ScenarioReport>, checks: TargetReport[],
 
 // ---------------------------------------------------------------------------------------------
 // Same-core A/B of the targets: the alternating rounds above measure each server alone on its core,
-// as issue 6 asks, but on a shared VM a target's verdict there depends on which 5-second windows the
+// as the targets were first set, but on a shared VM a target's verdict there depends on which 5-second windows the
 // neighbours were busy in. The same ratios measured side by side (bench/same-core.ts) repeat within
 // ±2–3 %, so the run ends with them and says which targets hold by that measure too.
 

@@ -176,7 +176,7 @@ async function withPlugin (): Promise<FastifyInstance> {
   return fastify
 }
 
-/** The error the floor scenarios (f) and (g) throw: a plain app's own 410, as issue 6's third row. */
+/** The error the floor scenarios (f) and (g) throw: a plain app's own 410, the floor under the plugin's JSON error. */
 class StacklessGone extends Error {
   readonly statusCode = 410
 }
@@ -414,7 +414,7 @@ export const scenarios: readonly Scenario[] = [
     check: goneJson,
     build: async () => {
       // The floor under any thrown error: Fastify's error path with no stack to capture (the third
-      // row of issue 6's table). What the plugin adds is what it costs beyond this.
+      // row of the targets' table). What the plugin adds is what it costs beyond this.
       const fastify = app()
       fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode).send({
         statusCode: error.statusCode,
@@ -519,7 +519,7 @@ export const scenarios: readonly Scenario[] = [
     check: goneTemplatePage,
     build: async ({ views }) => {
       // The floor under a template error page: the hand-written version of the plugin's template
-      // path (issue 6's fourth row, without the stack). What the plugin adds is what it costs beyond this.
+      // path (the template target, without the stack). What the plugin adds is what it costs beyond this.
       const fastify = app()
       await addView(fastify, views)
       fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode).view(TEMPLATE, goneContext(request, error)))
@@ -630,7 +630,7 @@ export interface Target {
   readonly label: string
 }
 
-/** Every ratio issue 6 asks for, plus the peer for context (no target). */
+/** Every target ratio, plus the peer for context (no target). */
 export const targets: readonly Target[] = [
   { numerator: 'plugin-ok', denominator: 'ref-ok', min: 0.98, label: 'success route with the plugin vs without' },
   { numerator: 'abort-json', denominator: 'ref-410-json', min: 0.80, label: 'reply.abort(410) default JSON vs plain reply.code(410).send(json)' },

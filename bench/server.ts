@@ -3,7 +3,7 @@
  *
  * Plain JavaScript, not this file through tsx: in a server run through tsx, the plugin's scenarios
  * measured 0.84× on a route the plugin never touches (GET /ok), and 0.98–0.99× once compiled, in the
- * same-core A/B comparison (issue 6 notes). tsx stays for the harness, which is not measured.
+ * same-core A/B comparison (bench/README.md). tsx stays for the harness, which is not measured.
  *
  * Builds the scenario's app, listens on 127.0.0.1 with an ephemeral port and prints
  * `BENCH_READY <port>` on stdout for bench/run.ts. The constant-HTML reference receives the page
