@@ -1,5 +1,5 @@
 /**
- * Fault injection through the plugin (issue 7): handlers that throw, reject, never settle or fail
+ * Fault injection through the plugin: handlers that throw, reject, never settle or fail
  * late; failing 500 handlers, reporters, loggers, hooks and streams; a client that goes away; the
  * not-found path failing; Fastify's body errors. Each fault checks the exact response (or the ended
  * connection), the error log lines it should leave, and that no promise rejection went unhandled.

@@ -5,7 +5,7 @@
  * status a handler's tuple chose), the content type of its branch, JSON that parses, HTML with every
  * input escaped, no stack or hidden message outside debug mode, the expected log lines — and it
  * comes back within a time limit. Each property checks its answer against a small model of the
- * contract (DESIGN §4, §5, §11), not against the code under test.
+ * contract the README states (lookup, handler results, default responses, edge cases), not against the code under test.
  *
  * `FC_SEED=<n>` replays a run; the seed of a failing run is in fast-check's report.
  */
@@ -227,13 +227,13 @@ function buildError (spec: ErrorSpec): unknown {
   }
 }
 
-/** An HTTP error status: an integer from 400 to 599 (DESIGN §4.1). */
+/** An HTTP error status: an integer from 400 to 599. */
 function httpStatus (value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 400 && value <= 599 ? value : undefined
 }
 
 /**
- * The model of DESIGN §4.1 for a built error: its status is `statusCode`, else `status`, when that
+ * The model of how a thrown value's status is read, for a built error: its status is `statusCode`, else `status`, when that
  * is an HTTP error status; a value that cannot be read (a Proxy that throws or is revoked, a getter
  * that throws on a field the status depends on) has none. No status → 500.
  * Returns the status and the message a client may see.
@@ -252,7 +252,7 @@ function expected (spec: ErrorSpec): { status: number, message: string } {
   }
   if (status === undefined) return server
   const message = 'message' in f ? f.message : SECRET + spec.text
-  // http-errors' `expose`; without it 4xx messages are public and 5xx ones hidden (DESIGN §11).
+  // http-errors' `expose`; without it 4xx messages are public and 5xx ones hidden.
   const exposed = typeof f.expose === 'boolean' ? f.expose : status < 500
   return { status, message: exposed && typeof message === 'string' ? message : genericText(status) }
 }
@@ -312,14 +312,14 @@ t.test('arbitrary thrown values', async (t) => {
 // ---------------------------------------------------------------------------------------------
 // Handler results
 
-/** DESIGN §11, restated: `{}` literals and null-prototype objects. */
+/** A plain object, restated: `{}` literals and null-prototype objects. */
 function plain (value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false
   const proto = Object.getPrototypeOf(value) as unknown
   return proto === Object.prototype || proto === null
 }
 
-/** DESIGN §11, restated: a 2–3 item array whose second is a status (100–599) or headers, third (if any) headers. */
+/** A tuple, restated: a 2–3 item array whose second is a status (100–599) or headers, third (if any) headers. */
 function tuple (value: unknown): { body: unknown, status?: number, headers?: Record<string, unknown> } | undefined {
   if (!Array.isArray(value) || value.length < 2 || value.length > 3) return undefined
   const [body, second, third] = value as unknown[]
@@ -329,7 +329,7 @@ function tuple (value: unknown): { body: unknown, status?: number, headers?: Rec
   return { body, status, headers: status === undefined ? second as Record<string, unknown> : third as Record<string, unknown> | undefined }
 }
 
-/** What Node can send as a field value (DESIGN §11): visible ASCII, tab, obs-text; finite numbers; non-empty arrays of those. */
+/** What Node can send as a field value: visible ASCII, tab, obs-text; finite numbers; non-empty arrays of those. */
 function fieldValue (value: unknown): string | string[] | undefined {
   const valid = (text: string): boolean => /^[\t\x20-\x7e\x80-\xff]*$/.test(text)
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined
@@ -347,7 +347,7 @@ type Outcome =
   | { kind: 'default', status: number, message: string }
   | { kind: 'body', status: number, type: string | undefined, body: Buffer, headers: Record<string, unknown> }
 
-/** The model of DESIGN §4.3 for the 410 handler's result. */
+/** The model of the handler-result rules for the 410 handler's result. */
 function outcome (result: unknown, mode: Mode): Outcome {
   if (mode === 'throw' || mode === 'reject') return { kind: 'fail' }
   if (result instanceof HTTPException) {
@@ -371,7 +371,7 @@ function outcome (result: unknown, mode: Mode): Outcome {
   } else return { kind: 'fail' }
   // A 1xx is not a final response (RFC 9110 §15.2): the handler failed.
   if (status < 200) return { kind: 'fail' }
-  // The handler's own Content-Type wins (DESIGN §4.3). One that is not a `type/subtype` (empty,
+  // The handler's own Content-Type wins. One that is not a `type/subtype` (empty,
   // a number, several values) is the handler's mistake: Fastify then picks a type itself, which the
   // model does not predict. 204 and 304 carry no body and no type.
   let type: string | undefined = status === 204 || status === 304 ? undefined : sent.type
@@ -538,7 +538,7 @@ t.test('arbitrary descriptions and URLs', async (t) => {
       description = text
       const answer = await ask('/abort', accept)
       const sub = new Checks()
-      // An explicit description is the application's own text (DESIGN §5; HTTPException.expose):
+      // An explicit description is the application's own text (HTTPException.expose):
       // shown; without one, the class's generic text.
       checkDefault(sub, answer, html, code, text ?? genericText(code))
       sub.report([code, text])
