@@ -25,6 +25,8 @@ import type { FastifyInternals } from './internals.js'
 import { foreignHeaders, isPlainObject, readThrown } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
 import { isPreview, renderTemplate, templateContext } from './templates.js'
+import { HTML_TYPE as HTML, JSON_TYPE, interpret } from './interpret.js'
+import type { Interpreted } from './interpret.js'
 import type { Templates } from './templates.js'
 import type { ErrorView } from './pages.js'
 
@@ -349,7 +351,7 @@ function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, error: 
   }
   let response: Interpreted | string
   try {
-    response = interpret(result)
+    response = interpret(result, reply.statusCode)
   } catch (failure) {
     // A revoked Proxy, an array or object whose getters throw: a result that cannot be read is a
     // failure of the handler like any other, answered by the 500 handler, with the hooks run.
@@ -360,70 +362,12 @@ function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, error: 
     fail(attempt, new TypeError(`error handler ${entry.label} ${response}`), `error handler ${entry.label} gave no usable response`)
     return
   }
-  // Status: the tuple's, else the one the handler set with reply.code(), else the error's own
-  // (run() set it before calling the handler).
-  const status = response.status ?? reply.statusCode
-  if (status < 200) {
-    // RFC 9110 §15.2: a 1xx status is informational, never a final response. Sent as one, the
-    // client keeps waiting for the real answer: the request would hang.
-    fail(attempt, new TypeError(`error handler ${entry.label} answered with status ${status}; a 1xx status is not a final response`), `error handler ${entry.label} gave no usable response`)
-    return
-  }
   if (response.headers !== undefined) {
     const refused = applyHeaders(reply, response.headers)
     if (refused.length > 0) attempt.request.log.warn({ headers: refused }, `error handler ${entry.label} returned invalid headers; they were dropped`)
   }
   if (response.type !== undefined && !reply.hasHeader('content-type')) reply.header('content-type', response.type)
-  deliver(attempt, status, response.body)
-}
-
-/** A handler result as a response, or a sentence saying why it is not one. */
-interface Interpreted {
-  readonly body: unknown
-  readonly type: string | undefined
-  readonly status: number | undefined
-  readonly headers: Record<string, unknown> | undefined
-}
-
-const HTML = 'text/html; charset=utf-8'
-const JSON_TYPE = 'application/json; charset=utf-8'
-
-function interpret (result: unknown): Interpreted | string {
-  // One object per result, built once: this runs for every handled error (no spreads on the hot path).
-  const tuple = asTuple(result)
-  const body = tuple === undefined ? result : tuple.body
-  let type: string | undefined
-  let payload: unknown = body
-  if (typeof body === 'string') type = HTML
-  else if (Buffer.isBuffer(body) || isStream(body)) type = undefined
-  else if (isPlainObject(body) || Array.isArray(body)) {
-    try {
-      payload = JSON.stringify(body)
-    } catch (failure) {
-      return `returned an object that cannot be serialised as JSON (${(failure as Error).message})`
-    }
-    type = JSON_TYPE
-  } else {
-    return `returned ${describe(result)}: return a string, an object, an HTTPException, a tuple [body, status, headers] or send the reply`
-  }
-  return { body: payload, type, status: tuple?.status, headers: tuple?.headers }
-}
-
-/**
- * DESIGN §11: an array is a tuple when it has 2 or 3 items, its second is a status (100–599) or a
- * plain headers object, and its third (if any) a plain headers object. Any other array is JSON.
- */
-function asTuple (value: unknown): { body: unknown, status: number | undefined, headers: Record<string, unknown> | undefined } | undefined {
-  if (!Array.isArray(value) || value.length < 2 || value.length > 3) return undefined
-  const [body, second, third] = value as unknown[]
-  const status = typeof second === 'number' && Number.isInteger(second) && second >= 100 && second <= 599 ? second : undefined
-  if (status === undefined && !isPlainObject(second)) return undefined
-  if (value.length === 3 && (status === undefined || !isPlainObject(third))) return undefined
-  return { body, status, headers: status === undefined ? second as Record<string, unknown> : third as Record<string, unknown> | undefined }
-}
-
-function isStream (value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { pipe?: unknown }).pipe === 'function'
+  deliver(attempt, response.status, response.body)
 }
 
 /**
