@@ -1,0 +1,234 @@
+/**
+ * The responses the plugin writes itself: the default one (JSON, problem details, the built-in page, a
+ * context's template page, the debug report), the raw 500 written past Fastify's hooks when even that
+ * fails, and the ends of a request whose headers are already out. Which of them answers, and when a
+ * handler runs instead, is lib/dispatch.ts's.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Attempt } from './dispatch.js'
+import { HTTPException } from './exceptions.js'
+import { appendVary, applyHeaders, foreignFilter } from './headers.js'
+import { HTML_TYPE as HTML, JSON_TYPE } from './interpret.js'
+import { describe, isError, logFailure } from './log.js'
+import { choose } from './negotiate.js'
+import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
+import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
+import type { ErrorView } from './pages.js'
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
+import type { Redaction } from './redact.js'
+import { WRONG_METHOD } from './routing.js'
+import { foreignHeaders, isPlainObject } from './thrown.js'
+import type { ThrownFacts } from './thrown.js'
+import { isPreview, renderTemplate, templateContext } from './templates.js'
+
+/**
+ * The reply as every error response starts: the status, the headers the error carries, and no MIME
+ * sniffing (RFC 7034's companion `X-Content-Type-Options`: an error body is never to be read as
+ * script or HTML other than declared). A handler may still change any of them.
+ */
+export function prepare (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet = false): void {
+  attempt.reply.code(status).header('x-content-type-options', 'nosniff')
+  carryErrorHeaders(attempt, error, facts, status, keepSet)
+}
+
+/** Runs a step that happens outside Fastify's call (a promise callback, a timer) with the same safety net. */
+export function guard (attempt: Attempt, step: () => void): void {
+  try {
+    step()
+  } catch (bug) {
+    emergency(attempt.dispatcher.redaction, attempt.request, attempt.reply, bug)
+  }
+}
+
+/**
+ * The headers the error carries (`Allow`, `Retry-After`, …), set before the handler may override them:
+ * all of ours (validated), and of a foreign error's only those that belong to the status answered.
+ */
+function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet: boolean): void {
+  const { reply } = attempt
+  if (error === WRONG_METHOD) {
+    // The shared 405 carries no Allow of its own: the request's methods are Fastify's method names.
+    reply.header('allow', (attempt.allowed as readonly string[]).join(', '))
+    return
+  }
+  const ours = error instanceof HTTPException
+  const headers = ours ? ownHeaders(error) : facts.status === undefined ? undefined : foreignHeaders(error)
+  if (headers === undefined) return
+  // After a handler ran (pass-through), a header it set wins over the error's, as for any other result.
+  const refused = applyHeaders(reply, headers, (names) => {
+    const foreign = ours ? undefined : foreignFilter(names, status)
+    return (name) => (!keepSet || !reply.hasHeader(name)) && (foreign === undefined || foreign(name))
+  })
+  if (refused.length > 0) {
+    attempt.request.log.warn({ headers: refused }, 'dropped error headers with invalid names or values')
+  }
+}
+
+/**
+ * Our exception's `headers`, read safely: a getter that throws (a subclass's) is dropped with a
+ * warning in the log, like an invalid header, and the response still goes out.
+ */
+function ownHeaders (error: HTTPException): Record<string, unknown> | undefined {
+  try {
+    const headers = error.headers as unknown
+    return isPlainObject(headers) ? headers : undefined
+  } catch {
+    // The getter threw: the error carries no usable headers.
+    return undefined
+  }
+}
+
+/** The default response for `error` (DESIGN §5): JSON or the built-in page, by negotiation. */
+export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet = false): void {
+  const { request, reply, resolved } = attempt
+  attempt.current = undefined
+  prepare(attempt, error, facts, status, keepSet)
+  const policy = resolved.options.format
+  if (policy === 'negotiate') appendVary(reply, 'Accept')
+  const view = errorView(status, facts, error, request.id, request.url)
+  const representation = choose(request.headers.accept, policy)
+  if (resolved.options.debug && status >= 500) {
+    sendDebug(attempt, error, view, representation === 'html')
+  } else if (representation === 'html') {
+    sendHtml(attempt, error, view)
+  } else if (resolved.options.problemDetails) {
+    reply.header('content-type', PROBLEM_CONTENT_TYPE)
+    deliver(attempt, status, problemBody(view, error, request.log))
+  } else {
+    reply.header('content-type', JSON_TYPE)
+    deliver(attempt, status, jsonBody(view))
+  }
+}
+
+/**
+ * The HTML default: the context's template for the status when it has one (rendered asynchronously;
+ * the built-in page stays synchronous), else the built-in page. A template that fails — missing,
+ * throwing, too slow — is logged with the error being answered, and the built-in page goes out.
+ * Our last-resort 500 never tries a template.
+ */
+function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
+  const { request, reply } = attempt
+  const page = attempt.lastResort ? undefined : attempt.dispatcher.templates.find(attempt.instance, view.status)
+  if (page === undefined) {
+    sendBuiltInPage(attempt, view)
+    return
+  }
+  // While the template renders, the request may move on (Fastify's handlerTimeout fails it, and the
+  // 500 answers): a render that finishes after that must not send a second response.
+  const failures = attempt.failures
+  const movedOn = (): boolean => attempt.failures !== failures || reply.sent
+  renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug), (html, failure) => {
+    guard(attempt, () => {
+      if (html !== undefined) {
+        if (movedOn()) {
+          request.log.warn(`${attempt.dispatcher.redaction.line(request)}: error page template ${page} finished after the request had moved on; it was not sent`)
+          return
+        }
+        reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
+        deliver(attempt, view.status, html)
+      } else if (movedOn()) {
+        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`, attempt.dispatcher.redaction)
+      } else {
+        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`, attempt.dispatcher.redaction)
+        sendBuiltInPage(attempt, view)
+      }
+    })
+  })
+}
+
+function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
+  attempt.reply.headers(PAGE_HEADERS).header('content-type', HTML)
+  deliver(attempt, view.status, htmlPage(view))
+}
+
+/** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
+function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boolean): void {
+  const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction, attempt.dispatcher.sources)
+  if (html) {
+    attempt.reply.headers(DEBUG_PAGE_HEADERS).header('content-type', HTML)
+    deliver(attempt, view.status, debugPage(report))
+  } else {
+    attempt.reply.header('content-type', JSON_TYPE).header('cache-control', 'no-store')
+    deliver(attempt, view.status, debugJson(report))
+  }
+}
+
+/** Sends the response and hands the error to the reporters (which run after it is on its way). */
+export function deliver (attempt: Attempt, status: number, body: unknown): void {
+  attempt.reply.code(status).send(body)
+  report(attempt, status)
+}
+
+/** Hands the attempt's error to the reporters, unless the request is a preview of an error page. */
+function report (attempt: Attempt, status: number): void {
+  const { reporting } = attempt.dispatcher
+  if (reporting !== null && !isPreview(attempt.request)) reporting.schedule(attempt.reported, status, attempt.request)
+}
+
+/**
+ * A handler sent the reply itself (`reply.send`, `reply.view`): the error is reported once the response
+ * is done, with the status it went out with — unless the attempt moved on meanwhile (the render failed
+ * and the 500 answers, which reports the failure).
+ */
+export function reportWhenSent (attempt: Attempt): void {
+  if (attempt.dispatcher.reporting === null) return
+  const { reply } = attempt
+  const failures = attempt.failures
+  const done = (): void => { if (attempt.failures === failures) report(attempt, reply.raw.statusCode) }
+  if (reply.raw.writableEnded) done()
+  else reply.raw.once('close', () => { guard(attempt, done) })
+}
+
+/**
+ * Our own 500 failed to go out through Fastify (an `onSend` hook that throws on every response):
+ * write a minimal page straight to the socket, past the hooks, so the client still gets an answer.
+ */
+export function writeRaw500 (reply: FastifyReply): void {
+  // The same JSON shape and generic text as every other 500, so clients see one kind of answer.
+  const body = JSON.stringify({ statusCode: 500, error: reasonPhrase(500), message: genericText(500), requestId: reply.request.id })
+  reply.hijack()
+  // A failed attempt may have left headers on the raw response (Fastify's writeHead stores them
+  // before Node rejects them, e.g. a `Trailer` an onSend hook set): the last resort sends only its own.
+  for (const name of reply.raw.getHeaderNames()) reply.raw.removeHeader(name)
+  reply.raw.writeHead(500, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) })
+  reply.raw.end(body)
+}
+
+/**
+ * Headers are gone: no second response can be sent. End the connection so the client sees a
+ * failure — unless the response is already complete: then the error is only logged, because
+ * destroying the socket would cut a keep-alive connection that may carry the client's next request.
+ */
+export function endAfterHeaders (redaction: Redaction, request: FastifyRequest, reply: FastifyReply, thrown: unknown): void {
+  const complete = reply.raw.writableEnded
+  request.log.error({ err: isError(thrown) ? thrown : { thrown: describe(thrown) } }, `${redaction.line(request)}: error after the response ${complete ? 'was complete; response kept' : 'headers were sent; connection ended'}`)
+  if (!complete) reply.raw.destroy()
+}
+
+/**
+ * Our own code threw (a logger whose stream throws, a bug): throwing back into Fastify would bring
+ * the error straight back here, forever. Log what we can and answer with the raw 500 — or end the
+ * connection when headers are out; a complete response is left alone.
+ */
+export function emergency (redaction: Redaction, request: FastifyRequest, reply: FastifyReply, bug: unknown): void {
+  try {
+    request.log.error({ err: bug }, `${redaction.line(request)}: fastify-flask-errors failed while answering an error`)
+  } catch (loggerFailure) {
+    // The logger is what failed: the process warning channel (stderr by default) still reaches the operator.
+    process.emitWarning(`fastify-flask-errors could not log (${messageOf(loggerFailure)}) while answering ${redaction.line(request)}: ${messageOf(bug)}`)
+  }
+  if (reply.raw.writableEnded) return
+  if (reply.raw.headersSent) reply.raw.destroy()
+  else writeRaw500(reply)
+}
+
+/** An error's message, or a description of any other value; never throws. */
+function messageOf (value: unknown): string {
+  try {
+    return isError(value) ? String(value.message) : describe(value)
+  } catch {
+    // A message getter that throws: the value's kind is all that can be said.
+    return describe(value)
+  }
+}
+
