@@ -39,14 +39,12 @@ export interface Dispatcher {
   readonly sources: SourceFiles
 }
 
-/** Where one request stands: which handlers ran, how many failed, what was first thrown. */
-export interface Attempt {
-  readonly dispatcher: Dispatcher
-  readonly request: FastifyRequest
-  readonly reply: FastifyReply
-  /** The context that owns the request (its templates are the ones used). */
-  readonly instance: FastifyInstance
-  readonly resolved: Resolved<ContextOptions>
+/**
+ * Where one request's error handling stands: which handlers ran, how many failed, what was first
+ * thrown. Everything that can be derived from that is (the last resort, whether the request moved on),
+ * so no two fields can disagree.
+ */
+export class Attempt {
   /** The value first thrown: the `cause` of a handler's failure. */
   original: unknown
   /**
@@ -54,17 +52,51 @@ export interface Attempt {
    * `originalError`) and of the error it was handling (its `cause`). Reporting follows the error.
    */
   reported: unknown
-  /** For a routing miss, the methods the path is served under (none: a 404); else undefined. */
-  readonly allowed: readonly string[] | undefined
   /** Made when the first handler runs: the default response (most errors) needs none. */
-  tried: Set<HandlerEntry> | undefined
+  tried: Set<HandlerEntry> | undefined = undefined
   /** The handler whose response is being made, if any. */
-  current: HandlerEntry | undefined
+  current: HandlerEntry | undefined = undefined
   /** The handler that called `reply.send` (directly or through `reply.view`), once one did. */
-  sentBy: HandlerEntry | undefined
-  failures: number
-  /** Set once our own last-resort page is being sent: if that fails too, we write raw bytes. */
-  lastResort: boolean
+  sentBy: HandlerEntry | undefined = undefined
+  /** How many handlers (or default responses) failed: each failure starts a new turn of the attempt. */
+  failures = 0
+
+  constructor (
+    readonly dispatcher: Dispatcher,
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    /** The context that owns the request (its templates are the ones used). */
+    readonly instance: FastifyInstance,
+    readonly resolved: Resolved<ContextOptions>,
+    error: unknown,
+    /** For a routing miss, the methods the path is served under (none: a 404); else undefined. */
+    readonly allowed: readonly string[] | undefined
+  ) {
+    this.original = error
+    this.reported = error
+  }
+
+  /**
+   * Our own last-resort 500 is being sent: the default response failed once after a handler's
+   * failure, or twice. If that fails too, raw bytes go out (lib/respond.ts).
+   */
+  get lastResort (): boolean {
+    return this.failures >= 2
+  }
+
+  /** The turn now: taken when a response starts being made, to ask later whether it is still the one. */
+  get turn (): number {
+    return this.failures
+  }
+
+  /**
+   * Whether the request moved on since `turn`: a failure started another response (the 500 handler's,
+   * the built-in 500), so whatever was being made in `turn` (a handler's result, a template) is no longer
+   * the response to send, nor the one to report.
+   */
+  movedOn (turn: number): boolean {
+    return this.failures !== turn
+  }
 }
 
 /**
@@ -146,7 +178,7 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   if (routing && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, facts.status as number) !== undefined)) {
     error = routingException(allowed)
   }
-  const attempt: Attempt = { dispatcher, request, reply, instance, resolved, original: error, reported: error, allowed, tried: undefined, current: undefined, sentBy: undefined, failures: 0, lastResort: false }
+  const attempt = new Attempt(dispatcher, request, reply, instance, resolved, error, allowed)
   ;(reply as WithAttempt)[kAttempt] = attempt
 
   if (entry === undefined && facts.status === undefined) {
@@ -193,6 +225,7 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
   attempt.tried ??= new Set()
   attempt.tried.add(entry)
   attempt.current = entry
+  const turn = attempt.turn
   watchSend(reply)
   // Fastify starts an error handler at 200; the error's status is the default.
   prepare(attempt, error, facts, status)
@@ -206,14 +239,14 @@ function run (attempt: Attempt, entry: HandlerEntry, error: unknown, facts: Thro
   let thenable: boolean
   try {
     thenable = isThenable(result)
-    if (thenable) awaitResult(attempt, entry, result as PromiseLike<unknown>, error, facts)
+    if (thenable) awaitResult(attempt, entry, turn, result as PromiseLike<unknown>, error, facts)
   } catch (failure) {
     // A `then` getter that throws, a revoked Proxy, a `then` that throws when called: the result cannot
     // be read, which is a failure of the handler like any other (the 500 handler answers).
     fail(attempt, failure, `error handler ${entry.label} returned a value that cannot be read`)
     return
   }
-  if (!thenable) finish(attempt, entry, result, error, facts)
+  if (!thenable) finish(attempt, entry, turn, result, error, facts)
 }
 
 /**
@@ -234,16 +267,16 @@ function noteSend (this: WithAttempt, payload?: unknown): FastifyReply {
 
 /**
  * An async handler's result, bounded by `errorHandlerTimeout`: a promise that never settles would
- * leave the request hanging (DESIGN §4.4, "nothing hangs"), so at the deadline it counts as a
+ * leave the request hanging (nothing may hang: the client would wait forever), so at the deadline it counts as a
  * failure and the 500 handler (or the built-in 500) answers. A handler that settles after the
  * request moved on (cut off, or it failed through `reply.send(err)` and the 500 handler runs) is
  * ignored: the response is no longer its to make. A late rejection is still logged.
  */
-function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike<unknown>, error: unknown, facts: ThrownFacts): void {
+function awaitResult (attempt: Attempt, entry: HandlerEntry, turn: number, result: PromiseLike<unknown>, error: unknown, facts: ThrownFacts): void {
   const { request, reply } = attempt
   const timeout = attempt.resolved.options.errorHandlerTimeout
   const timer = setTimeout(() => {
-    if (attempt.current === entry && !reply.sent) {
+    if (!attempt.movedOn(turn) && !reply.sent) {
       guard(attempt, () => { fail(attempt, new Error(`error handler ${entry.label} did not settle within ${timeout} ms`), `error handler ${entry.label} timed out (errorHandlerTimeout)`) })
     }
   }, timeout)
@@ -252,10 +285,10 @@ function awaitResult (attempt: Attempt, entry: HandlerEntry, result: PromiseLike
   reply.raw.once('close', () => { clearTimeout(timer) })
   const current = (): boolean => {
     clearTimeout(timer)
-    return attempt.current === entry
+    return !attempt.movedOn(turn)
   }
   result.then(
-    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, value, error, facts) }) },
+    (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, turn, value, error, facts) }) },
     (failure: unknown) => {
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
       else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`, attempt.dispatcher.redaction) })
@@ -268,10 +301,10 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
 }
 
 /** A handler's return value turned into a response (Flask's `make_response`). */
-function finish (attempt: Attempt, entry: HandlerEntry, result: unknown, error: unknown, facts: ThrownFacts): void {
+function finish (attempt: Attempt, entry: HandlerEntry, turn: number, result: unknown, error: unknown, facts: ThrownFacts): void {
   const { reply } = attempt
   // It failed while it ran (its reply.send(err) brought the error back here): the 500 answers now.
-  if (attempt.current !== entry) return
+  if (attempt.movedOn(turn)) return
   // It sent the reply itself (reply.send), or started to (reply.view returns the reply and renders
   // asynchronously; if rendering fails, Fastify brings that error back to `dispatch`). `sent` alone
   // cannot tell: behind an async onSend hook (@fastify/compress) or with a stream, the response is
@@ -332,7 +365,6 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
   const facts = readThrown(error)
   const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
   if (entry === undefined) {
-    attempt.lastResort = attempt.failures > 1
     sendDefault(attempt, error, facts, 500)
     return
   }

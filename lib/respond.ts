@@ -115,8 +115,9 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
   }
   // While the template renders, the request may move on (Fastify's handlerTimeout fails it, and the
   // 500 answers): a render that finishes after that must not send a second response.
-  const failures = attempt.failures
-  const movedOn = (): boolean => attempt.failures !== failures || reply.sent
+  const turn = attempt.turn
+  // Or our raw 500 went out meanwhile (the emergency path), which no failure counted.
+  const movedOn = (): boolean => attempt.movedOn(turn) || reply.sent
   renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug), (html, failure) => {
     guard(attempt, () => {
       if (html !== undefined) {
@@ -173,8 +174,8 @@ function report (attempt: Attempt, status: number): void {
 export function reportWhenSent (attempt: Attempt): void {
   if (attempt.dispatcher.reporting === null) return
   const { reply } = attempt
-  const failures = attempt.failures
-  const done = (): void => { if (attempt.failures === failures) report(attempt, reply.raw.statusCode) }
+  const turn = attempt.turn
+  const done = (): void => { if (!attempt.movedOn(turn)) report(attempt, reply.raw.statusCode) }
   if (reply.raw.writableEnded) done()
   else reply.raw.once('close', () => { guard(attempt, done) })
 }
