@@ -18,7 +18,7 @@ import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
 import type { Redaction } from './redact.js'
 import { deliver, emergency, endAfterHeaders, guard, prepare, reportWhenSent, sendDefault, writeRaw500 } from './respond.js'
-import { UNKNOWN_URL, WRONG_METHOD, allowedMethods, routingException, standIn } from './routing.js'
+import { RoutingMiss, allowedMethods } from './routing.js'
 import type { MethodIndex } from './routing.js'
 import type { FastifyInternals } from './internals.js'
 import { readThrown } from './thrown.js'
@@ -69,8 +69,8 @@ export class Attempt {
     readonly instance: FastifyInstance,
     readonly resolved: Resolved<ContextOptions>,
     error: unknown,
-    /** For a routing miss, the methods the path is served under (none: a 404); else undefined. */
-    readonly allowed: readonly string[] | undefined
+    /** The routing miss answered, if the request matched no route. */
+    readonly miss: RoutingMiss | undefined
   ) {
     this.original = error
     this.reported = error
@@ -110,52 +110,50 @@ export const kAttempt = Symbol('fastify-flask-errors.attempt')
 
 type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
 
-/** What `readThrown` says of the shared routing errors: the same on every request, so read once. */
-const UNKNOWN_URL_FACTS = readThrown(UNKNOWN_URL)
-const WRONG_METHOD_FACTS = readThrown(WRONG_METHOD)
-
 /**
- * The attempt's original error as the request's own: the shared routing 404/405 is only read by the
- * default response, so code of the app's (a 500 handler's `cause`) and log lines get an exception of
- * their own, made once. Any other value is already the request's own.
+ * The attempt's original error as code of the app's sees it: a routing miss becomes the request's own
+ * exception, made once, when a log line or a 500 handler's `cause` needs it. Any other value is the
+ * one thrown.
  */
 function ownOriginal (attempt: Attempt): unknown {
-  if (attempt.allowed !== undefined && (attempt.original === UNKNOWN_URL || attempt.original === WRONG_METHOD)) {
-    attempt.original = routingException(attempt.allowed)
-  }
+  const { miss } = attempt
+  if (miss !== undefined && attempt.original === miss) attempt.original = miss.exception()
   return attempt.original
 }
 
 /**
  * Answers `thrown` for this request. `instance` is the context that owns it: the route's, or for a
- * routing 404/405 the prefixed context that claimed the URL.
+ * framework error the prefixed context that claimed the URL.
  */
 export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply): void {
   try {
-    answer(dispatcher, instance, thrown, request, reply, undefined)
+    answer(dispatcher, instance, thrown, undefined, request, reply)
   } catch (bug) {
     emergency(dispatcher.redaction, request, reply, bug)
   }
 }
 
 /**
- * Answers a request no route matched (DESIGN §7): 405 with `Allow` when its path is served under
- * other methods, else 404. `instance` is the context that owns the URL.
+ * Answers a request no route matched: 405 with `Allow` when its path is served under other methods
+ * (RFC 9110 §15.5.6), else 404. `instance` is the context that owns the URL.
  */
 export function dispatchRoutingMiss (dispatcher: Dispatcher, instance: FastifyInstance, methods: MethodIndex, request: FastifyRequest, reply: FastifyReply): void {
   try {
-    const allowed = allowedMethods(instance, methods, request.method, request.url)
-    answer(dispatcher, instance, standIn(allowed), request, reply, allowed)
+    const miss = RoutingMiss.of(allowedMethods(instance, methods, request.method, request.url))
+    answer(dispatcher, instance, miss, miss, request, reply)
   } catch (bug) {
     emergency(dispatcher.redaction, request, reply, bug)
   }
 }
 
-function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply, allowed: readonly string[] | undefined): void {
-  const routing = allowed !== undefined
+/**
+ * `miss` is the routing miss when `thrown` is one, told by the caller: asking the thrown value
+ * (`instanceof`) could throw, for a Proxy whose traps do.
+ */
+function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, miss: RoutingMiss | undefined, request: FastifyRequest, reply: FastifyReply): void {
   // Called as Fastify's error handler (not its not-found handler): a second error on this reply must
   // come back here, without a second round of onError hooks.
-  if (!routing) dispatcher.internals.keepErrorHandler(reply)
+  if (miss === undefined) dispatcher.internals.keepErrorHandler(reply)
   const previous = (reply as WithAttempt)[kAttempt]
   if (previous) {
     const who = previous.current === undefined ? 'the default error response' : `error handler ${previous.current.label}`
@@ -169,16 +167,16 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
     return
   }
   // A routing miss had no route to set headers of its own.
-  if (!routing) dropBodyHeaders(reply)
+  if (miss === undefined) dropBodyHeaders(reply)
   const resolved = dispatcher.registry.resolve(instance)
   let error = thrown
-  let facts = !routing ? withReplyStatus(readThrown(thrown), thrown, reply.statusCode) : thrown === UNKNOWN_URL ? UNKNOWN_URL_FACTS : WRONG_METHOD_FACTS
+  let facts = miss === undefined ? withReplyStatus(readThrown(thrown), thrown, reply.statusCode) : miss.facts
   let entry = findHandler(resolved.chain, facts)
-  // A handler, a template or a reporter will see the error: never a shared routing error.
-  if (routing && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, facts.status as number) !== undefined)) {
-    error = routingException(allowed)
+  // A handler, a template or a reporter will see the error: a miss becomes the request's own exception.
+  if (miss !== undefined && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, miss.status) !== undefined)) {
+    error = miss.exception()
   }
-  const attempt = new Attempt(dispatcher, request, reply, instance, resolved, error, allowed)
+  const attempt = new Attempt(dispatcher, request, reply, instance, resolved, error, miss)
   ;(reply as WithAttempt)[kAttempt] = attempt
 
   if (entry === undefined && facts.status === undefined) {
@@ -189,7 +187,8 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   }
   const status = facts.status ?? 500
   const options = resolved.options
-  logError(request, thrown, status, routing, { logLevel: options.logLevel, notFoundLogLevel: options.notFoundLogLevel ?? options.logLevel }, dispatcher.redaction)
+  const levels = { logLevel: options.logLevel, notFoundLogLevel: options.notFoundLogLevel ?? options.logLevel }
+  logError(request, thrown, status, miss !== undefined, levels, dispatcher.redaction)
   if (entry === undefined || (options.debug && status >= 500)) {
     sendDefault(attempt, error, facts, status)
     return

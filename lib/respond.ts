@@ -16,7 +16,7 @@ import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase 
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
-import { WRONG_METHOD } from './routing.js'
+import { RoutingMiss } from './routing.js'
 import { foreignHeaders, isPlainObject } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
 import { isPreview, renderTemplate, templateContext } from './templates.js'
@@ -46,9 +46,9 @@ export function guard (attempt: Attempt, step: () => void): void {
  */
 function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet: boolean): void {
   const { reply } = attempt
-  if (error === WRONG_METHOD) {
-    // The shared 405 carries no Allow of its own: the request's methods are Fastify's method names.
-    reply.header('allow', (attempt.allowed as readonly string[]).join(', '))
+  if (error instanceof RoutingMiss) {
+    // A miss carries only the methods of its path: a 405's `Allow` (RFC 9110 §15.5.6 requires it).
+    if (error.status === 405) reply.header('allow', error.allow)
     return
   }
   const ours = error instanceof HTTPException

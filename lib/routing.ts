@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { MethodNotAllowed, NotFound } from './exceptions.js'
 import { FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './errors.js'
 import type { NotFoundHooks } from './options.js'
+import { readThrown } from './thrown.js'
+import type { ThrownFacts } from './thrown.js'
 
 /**
  * The methods worth probing for a 405, and the catch-all routes that must not count as serving a
@@ -111,41 +113,68 @@ function comparable (path: string): string {
  * none (a 404) when the path is routed under `method` itself: the not-found handler then runs
  * because the route called `reply.callNotFound()` (what @fastify/static does for a missing file),
  * and the resource, not the method, is what is missing. Catch-all routes never count (see
- * MethodIndex). One `findRoute` per probed method, whatever the number of routes.
+ * MethodIndex). One `findRoute` per probed method, whatever the number of routes; a 404 (the most
+ * common miss) allocates nothing.
  */
-export function allowedMethods (instance: FastifyInstance, index: MethodIndex, method: string, url: string): string[] {
+export function allowedMethods (instance: FastifyInstance, index: MethodIndex, method: string, url: string): readonly string[] {
   const query = url.indexOf('?')
   const path = query === -1 ? url : url.slice(0, query)
-  if (instance.findRoute({ method: method as 'GET', url: path }) !== null) return []
-  const allowed: string[] = []
+  if (instance.findRoute({ method: method as 'GET', url: path }) !== null) return NONE
+  let allowed: string[] | undefined
   for (const candidate of index.methods) {
     if (candidate === method) continue
     const found = instance.findRoute({ method: candidate as 'GET', url: path })
-    if (found !== null && !index.isCatchAll(candidate, path, found.params)) allowed.push(candidate)
+    if (found !== null && !index.isCatchAll(candidate, path, found.params)) (allowed ??= []).push(candidate)
   }
-  return allowed
+  return allowed ?? NONE
 }
+
+const NONE: readonly string[] = Object.freeze([])
+
+/** What lib/thrown.ts reads of a routing 404 and 405: the same for every miss (no message, no headers). */
+const NOT_FOUND_FACTS = readThrown(new NotFound())
+const METHOD_NOT_ALLOWED_FACTS = readThrown(new MethodNotAllowed())
 
 /**
- * The errors of routing misses, made once: most unknown URLs and wrong methods (bots, scanners) get
- * the default response, which only reads the error's class facts, and an exception made per request
- * (a native `Error`) was the largest cost of our own on those paths. A 405's `Allow` comes
- * from the request's own methods, never from this shared instance. lib/dispatch.ts gives a handler, a
- * template or a reporter an exception of its own instead (`routingException`), so no code of the
- * app's shares or changes these.
+ * A request no route matched, as a value: a 404, or a 405 when its path is served under other
+ * methods. Most misses (bots, scanners) get the default response, which needs only the status, the
+ * facts handlers are looked up by and the `Allow` list; an exception made per request (a native
+ * `Error`, with its stack) was the largest cost of our own on that path. So a miss stays a value
+ * until code of the app's will see it (a handler, a template, a reporter, a 500 handler's `cause`, a
+ * failure's log line): `exception()` then makes the request's own `NotFound` or `MethodNotAllowed`,
+ * which that code may keep or change without reaching any other request.
  */
-export const UNKNOWN_URL: NotFound = new NotFound()
-/** The shared stand-in of every routing 405 (see UNKNOWN_URL). */
-export const WRONG_METHOD: MethodNotAllowed = new MethodNotAllowed()
+export class RoutingMiss {
+  /** The status answered: 405 when the path is served under other methods, else 404. */
+  readonly status: 404 | 405
+  /** What handlers are looked up by: the facts of the exception the miss stands for. */
+  readonly facts: ThrownFacts
 
-/** The shared stand-in for a routing miss: 405 when the path is served under other methods, else 404. */
-export function standIn (allowed: readonly string[]): NotFound | MethodNotAllowed {
-  return allowed.length > 0 ? WRONG_METHOD : UNKNOWN_URL
-}
+  private constructor (
+    /** The methods the path is served under, in the order `Allow` lists them; none for a 404. */
+    readonly allowed: readonly string[]
+  ) {
+    this.status = allowed.length > 0 ? 405 : 404
+    this.facts = allowed.length > 0 ? METHOD_NOT_ALLOWED_FACTS : NOT_FOUND_FACTS
+  }
 
-/** A routing miss's own exception, for code that will see or keep it. */
-export function routingException (allowed: readonly string[]): NotFound | MethodNotAllowed {
-  return allowed.length > 0 ? new MethodNotAllowed(undefined, { validMethods: [...allowed] }) : new NotFound()
+  /** Every 404 is this one frozen value: it holds nothing of the request, so a 404 allocates nothing. */
+  static readonly #notRouted: RoutingMiss = Object.freeze(new RoutingMiss(NONE))
+
+  /** The miss of a request whose path is served under the methods `allowed`. */
+  static of (allowed: readonly string[]): RoutingMiss {
+    return allowed.length > 0 ? new RoutingMiss(allowed) : RoutingMiss.#notRouted
+  }
+
+  /** The value of `Allow` for a 405: Fastify's method names, as the router knows them. */
+  get allow (): string {
+    return this.allowed.join(', ')
+  }
+
+  /** The request's own exception, for code that will see or keep it: made anew on every call. */
+  exception (): NotFound | MethodNotAllowed {
+    return this.allowed.length > 0 ? new MethodNotAllowed(undefined, { validMethods: [...this.allowed] }) : new NotFound()
+  }
 }
 
 /** A function Fastify calls for requests no route matched. */
