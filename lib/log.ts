@@ -6,8 +6,13 @@
  * The request is named by the app's redaction policy: secret query values masked, the URL bounded.
  */
 import type { FastifyRequest, LogLevel } from 'fastify'
+import { describe, isError } from './describe.js'
 import type { Redaction } from './redact.js'
 import { readValidation } from './validation.js'
+
+// lib/describe.ts is the home of these two; they are re-exported here for the modules that still
+// import them from this file (dispatch, respond, interpret, problem, debug-report) until they import them from there.
+export { describe, isError }
 
 /** A pino level name or `'silent'`. */
 export type Level = LogLevel | 'silent'
@@ -18,19 +23,6 @@ export interface LogLevels {
   readonly logLevel: Level
   /** Level for routing 404/405 (unknown URLs, wrong methods). */
   readonly notFoundLogLevel: Level
-}
-
-/**
- * `value instanceof Error`, without throwing: `instanceof` on a revoked Proxy (or one whose
- * `getPrototypeOf` trap throws) raises a TypeError, and a log line must never be what fails.
- */
-export function isError (value: unknown): value is Error {
-  try {
-    return value instanceof Error
-  } catch {
-    // Its prototype cannot be read: it is logged as an unknown value.
-    return false
-  }
 }
 
 /** The value to put under pino's `err` key: errors as they are, anything else wrapped so it serialises. */
@@ -100,23 +92,10 @@ function copyForErrKey (thrown: unknown): unknown {
   return Object.assign(Object.create(null) as object, copy, { name: copy.type })
 }
 
-/** A short, never-throwing description of any thrown value, for log lines and error messages. */
-export function describe (value: unknown): string {
-  try {
-    if (typeof value === 'string') return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value)
-    if (typeof value === 'function') return `function ${value.name}`
-    if (typeof value !== 'object' || value === null) return String(value)
-    if (Array.isArray(value)) return `array(${value.length})`
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    return typeof name === 'string' && name !== '' ? `${name} object` : 'object'
-  } catch {
-    // Symbols and hostile proxies cannot always be printed; say so rather than fail the log line.
-    return 'an unprintable value'
-  }
-}
-
 /** Logs the error a request is answered for, once, at the level its status calls for. */
-export function logError (request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels, redaction: Redaction): void {
+export function logError (
+  request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels, redaction: Redaction
+): void {
   const level: Level = status >= 500 ? 'error' : routing ? levels.notFoundLogLevel : levels.logLevel
   // Building the line (message, serialised error) costs more than the check: skip it when pino
   // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).

@@ -1,33 +1,19 @@
 /**
- * Error reporters: the `report` option. After the core has sent an error
- * response it calls `schedule()`; this module decides whether the error is
- * reported, builds a request summary (secrets masked) and runs the reporters
- * on a later turn of the event loop, so they can neither delay nor break the
- * response. The job Flask leaves to `logging.handlers.SMTPHandler` and
- * error services (Flask docs, "Logging" → "Email Errors to Admins").
+ * Error reporters: the `report` option. After the core has sent an error response it calls
+ * `schedule()`; this module decides whether the error is reported, holds repeats for one summary per
+ * window within the report budget, and runs the reporters on a later turn of the event loop, so they
+ * can neither delay nor break the response. The job Flask leaves to `logging.handlers.SMTPHandler`
+ * and error services (Flask docs, "Logging" → "Email Errors to Admins"). The options arrive checked
+ * and with their defaults (lib/options.ts); what a report is about is lib/report-identity.ts, the
+ * request it shows lib/report-request.ts.
  */
-import { createHash } from 'node:crypto'
-import createError from '@fastify/error'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
-import { InternalServerError } from './exceptions.js'
-import { isError } from './log.js'
+import { serializeError } from './describe.js'
+import type { AppOptions } from './options.js'
 import type { Redaction } from './redact.js'
-
-/** What a reporter learns about the request that failed. */
-export interface RequestSummary {
-  /** HTTP method, e.g. `GET`. */
-  method: string
-  /** The URL as the client sent it, with the values of secret query parameters masked (`?token=[masked]`). */
-  url: string
-  /** The route pattern that matched (`/users/:id`); `undefined` for routing 404s. */
-  route: string | undefined
-  /** Fastify's request id (`request.id`), the one on the request's log lines. */
-  requestId: string
-  /** The client address as Fastify sees it (`request.ip`, honours `trustProxy`). */
-  ip: string
-  /** Request headers, masked by the app's redaction policy (cookie names and the auth scheme are kept). */
-  headers: Record<string, string | string[] | undefined>
-}
+import { ErrorSnapshot, reportKeys, reportedFailure } from './report-identity.js'
+import { summarizeRequest } from './report-request.js'
+import type { RequestSummary } from './report-request.js'
 
 /** One report, as a reporter receives it. The object is frozen: reporters share it. */
 export interface ErrorReport {
@@ -52,7 +38,7 @@ export interface ErrorReport {
 /** A reporter: a mail sender, an error-service client. May be async; its failures are logged, never thrown. */
 export type Reporter = (report: ErrorReport) => void | Promise<void>
 
-/** The plugin options this module reads. */
+/** The plugin options about reporting (checked, with their defaults, in lib/options.ts). */
 export interface ReportOptions {
   /**
    * One reporter or a list; none (the default) turns reporting off entirely.
@@ -78,268 +64,12 @@ export interface Reporting {
   flush (): Promise<void>
 }
 
-/** `report` is not a function or a list of functions. */
-export const FFE_BAD_REPORTER = createError(
-  'FFE_BAD_REPORTER',
-  'report must be a function or a list of functions, got %s',
-  500,
-  TypeError
-)
-
-/** `reportWhen` is not a list of status codes or a predicate. */
-export const FFE_BAD_REPORT_WHEN = createError(
-  'FFE_BAD_REPORT_WHEN',
-  'reportWhen must be a list of HTTP status codes (integers 100-599) or a function (status, error) => boolean, got %s',
-  500,
-  TypeError
-)
-
-/** `reportTimeout`, `reportDedupeWindow` or `reportRateLimit` is out of range. */
-export const FFE_BAD_REPORT_OPTION = createError(
-  'FFE_BAD_REPORT_OPTION',
-  '%s must be %s, got %s',
-  500,
-  RangeError
-)
-
-/** Largest delay `setTimeout` honours; above it Node fires after 1 ms instead. */
-const MAX_TIMER_MS = 2_147_483_647
-
-/** What a summary keeps of a repeated error's message and of its stack frames (characters). */
-const SNAPSHOT_MESSAGE = 2048
-const SNAPSHOT_FRAMES = 4096
-/** Causes a snapshot keeps (cause chains can be long, or cyclic). */
-const SNAPSHOT_CAUSES = 3
-
 /**
- * What a summary of duplicates carries instead of the repeated error: its class, message, code, stack
- * frames and causes, each cut to a few KB. A window holds one per repeated error, whatever size the
- * thrown value had (a 900 KB message is kept as its first 2 KB). An `Error`, so a reporter that
- * formats `report.error` (a mail, an error service client) needs no special case.
+ * The default `reportWhen`, and the rule used for an error when the app's own `reportWhen` throws:
+ * the server's own failures, as Flask's `log_exception` only fires for unhandled errors.
  */
-export class ErrorSnapshot extends Error {
-  /** The class of the value that was thrown (`TypeError`, `PaymentError`, `string` for a thrown string). */
-  readonly type: string
-  /** The original's `code`, when it was a string or a number. */
-  readonly code: string | number | undefined
-
-  /** Copies a bounded picture of `value`; `depth` counts the causes already taken. */
-  constructor (value: unknown, depth = 0) {
-    const message = cut(errorMessage(value), SNAPSHOT_MESSAGE)
-    const cause = causeOf(value)
-    super(message, cause === undefined || depth >= SNAPSHOT_CAUSES ? undefined : { cause: new ErrorSnapshot(cause, depth + 1) })
-    this.type = errorClass(value)
-    this.name = this.type
-    this.code = codeOf(value)
-    // The original's frames, not this constructor's: they say where the error was thrown.
-    this.stack = `${this.type}: ${message}\n${cut(framesOf(value), SNAPSHOT_FRAMES)}`.trimEnd()
-  }
-}
-
-/**
- * `text` cut at `max` characters with a marker saying how much was left out, as a string of its own:
- * V8 makes a slice of a long string a view that keeps the whole original alive (a 2 KB cut of a
- * 900 KB message would hold the 900 KB), so the kept text is copied through a buffer, code unit for
- * code unit (UTF-16), which makes a flat string that owns its characters.
- */
-function cut (text: string, max: number): string {
-  const kept = text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`
-  return Buffer.from(kept, 'utf16le').toString('utf16le')
-}
-
-/** An error's `cause`, read without throwing. */
-function causeOf (value: unknown): unknown {
-  try {
-    return isError(value) ? value.cause : undefined
-  } catch {
-    // A throwing `cause` getter ends the chain the snapshot keeps.
-    return undefined
-  }
-}
-
-/** A string or number `code`, cut; anything else is not kept (it could be any size). */
-function codeOf (value: unknown): string | number | undefined {
-  try {
-    const code = isError(value) ? (value as { code?: unknown }).code : undefined
-    return typeof code === 'number' ? code : typeof code === 'string' ? cut(code, 200) : undefined
-  } catch {
-    // A throwing `code` getter: the snapshot has no code.
-    return undefined
-  }
-}
-
-/** Short, safe description of a bad option value for error messages. */
-export function describeValue (value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`
-  return typeof value
-}
-
-/** `String(value)` that cannot throw (`String(Object.create(null))` does). */
-export function safeString (value: unknown): string {
-  try {
-    return String(value)
-  } catch {
-    // A toString that throws (or none, on a null-prototype object): the tag still names the kind.
-    return Object.prototype.toString.call(value)
-  }
-}
-
-/** The class name of a thrown value: `TypeError`, `Object`, `string`… */
-export function errorClass (value: unknown): string {
-  if (value === null) return 'null'
-  if (typeof value !== 'object' && typeof value !== 'function') return typeof value
-  try {
-    const ctor: unknown = (value as { constructor?: unknown }).constructor
-    return typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'Object'
-  } catch {
-    // A revoked Proxy or a throwing getter: reports are scheduled after the response, and a value
-    // that cannot be read must not break that step; it is reported under this name.
-    return 'Unreadable'
-  }
-}
-
-/** The message of a thrown value; the value itself as a string when it is not an error. */
-export function errorMessage (value: unknown): string {
-  try {
-    return isError(value) ? safeString(value.message) : safeString(value)
-  } catch {
-    // The message getter threw.
-    return '(unreadable message)'
-  }
-}
-
-/**
- * The frame lines of an error's stack, from the first `at …` line after the message: V8 writes the
- * stack as `Name: message` and then the frames, and a message can itself contain lines that look like
- * frames (`"\n    at fake (x.js:1:1)"` from user input), which must not count as the throw site.
- */
-function framesOf (value: unknown): string {
-  let stack: unknown
-  try {
-    stack = isError(value) ? value.stack : undefined
-  } catch {
-    // The stack getter threw: there are no frames to read.
-    return ''
-  }
-  if (typeof stack !== 'string') return ''
-  const message = errorMessage(value)
-  const at = message === '' ? -1 : stack.indexOf(message)
-  const rest = at === -1 ? stack : stack.slice(at + message.length)
-  const first = /^[ \t]*at /m.exec(rest)
-  return first === null ? '' : rest.slice(first.index)
-}
-
-/** The first `at …` line of an error's stack (after its message), the place it was thrown from. */
-function topFrame (value: unknown): string {
-  const frames = framesOf(value)
-  const end = frames.indexOf('\n')
-  return (end === -1 ? frames : frames.slice(0, end)).trim()
-}
-
-/** Identity of an error for duplicate suppression: class + message + top stack frame. */
-export function fingerprint (value: unknown): string {
-  return `${errorClass(value)}\u0000${errorMessage(value)}\u0000${topFrame(value)}`
-}
-
-/** A fixed-size key for a map: what a window keeps of an identity, whatever the message's size. */
-function digest (text: string): string {
-  return createHash('sha1').update(text).digest('base64')
-}
-
-/**
- * What a report is about. A handler that failed is reported as the 500 made of its failure
- * (`originalError`) and of the error it was handling (`cause`); the failure is the bug, so it is what
- * tells reports apart — otherwise every failing handler would share the wrapper's class and text.
- */
-export function reportedFailure (error: unknown): unknown {
-  try {
-    return error instanceof InternalServerError && error.originalError !== undefined ? error.originalError : error
-  } catch {
-    // A revoked Proxy cannot even be asked for its class: it is reported as the value it is.
-    return error
-  }
-}
-
-/**
- * The keys the budget uses: `key` is the error (class + message + throw site), `site` the place it
- * comes from (class + throw site, any message), both hashed.
- */
-function identify (reported: unknown): { key: string, site: string } {
-  const value = reportedFailure(reported)
-  return { key: digest(fingerprint(value)), site: digest(`${errorClass(value)}\u0000${topFrame(value)}`) }
-}
-
-/** Plain-object form of an error and its `cause` chain, for log lines (pino only serialises the `err` key). */
-export function serializeError (value: unknown, depth = 0): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: errorClass(value), message: errorMessage(value) }
-  if (isError(value)) {
-    try {
-      if (typeof value.stack === 'string') out.stack = value.stack
-      const code = (value as { code?: unknown }).code
-      if (code !== undefined) out.code = code
-      // Depth cap: a cause chain may be cyclic (a.cause = b, b.cause = a).
-      if (value.cause !== undefined && depth < 8) out.cause = serializeError(value.cause, depth + 1)
-    } catch {
-      // A getter threw: the fields read so far are what the log line gets.
-      out.unreadable = true
-    }
-  }
-  return out
-}
-
-/** The part of a request a reporter may see: method, masked URL, route, request id, client address, masked headers. */
-export function summarizeRequest (request: FastifyRequest, redaction: Redaction): RequestSummary {
-  return Object.freeze({
-    method: request.method,
-    url: redaction.url(request.url),
-    route: request.routeOptions.url,
-    requestId: request.id,
-    ip: request.ip,
-    headers: Object.freeze(redaction.headers(request.headers))
-  })
-}
-
-/** Validates `report` and returns the reporters as a list, `null`/`undefined` (a reporter switched off) left out. */
-function toReporters (report: unknown): Reporter[] {
-  const list: unknown[] = Array.isArray(report) ? report : [report]
-  const reporters: Reporter[] = []
-  for (const item of list) {
-    if (item === undefined || item === null) continue
-    if (typeof item !== 'function') throw new FFE_BAD_REPORTER(Array.isArray(report) ? `a list containing ${describeValue(item)}` : describeValue(item))
-    reporters.push(item as Reporter)
-  }
-  return reporters
-}
-
-/** Validates `reportWhen` and returns the decision function. */
-function toPredicate (reportWhen: unknown): (status: number, error: unknown) => boolean {
-  if (reportWhen === undefined) return isServerError
-  if (typeof reportWhen === 'function') return reportWhen as (status: number, error: unknown) => boolean
-  if (Array.isArray(reportWhen)) {
-    for (const status of reportWhen) {
-      if (!Number.isInteger(status) || status < 100 || status > 599) throw new FFE_BAD_REPORT_WHEN(`a list containing ${describeValue(status)}`)
-    }
-    const statuses = new Set<number>(reportWhen as number[])
-    return (status) => statuses.has(status)
-  }
-  throw new FFE_BAD_REPORT_WHEN(describeValue(reportWhen))
-}
-
-/** Default `reportWhen`: the server's own failures, as Flask's `log_exception` only fires for unhandled errors. */
-function isServerError (status: number): boolean {
+export function isServerError (status: number): boolean {
   return status >= 500
-}
-
-/** Validates a positive integer option no larger than `max`. */
-function positiveInteger (name: string, value: unknown, fallback: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new FFE_BAD_REPORT_OPTION(name, `an integer from 1 to ${max}`, describeValue(value))
-  }
-  return value
 }
 
 /** A reporter's name for log lines. */
@@ -366,16 +96,12 @@ function shares (rateLimit: number): { perSite: number, reserved: number } {
 }
 
 /**
- * Validates the options at registration (throws `FFE_BAD_REPORTER`,
- * `FFE_BAD_REPORT_WHEN`, `FFE_BAD_REPORT_OPTION`). Returns null when there is
- * no reporter, so the core does nothing at all.
+ * The reporting engine of one app, from its normalised options. Returns null when there is no
+ * reporter, so the core does nothing at all.
  */
-export function createReporting (options: ReportOptions, log: FastifyBaseLogger, redaction: Redaction): Reporting | null {
-  const reporters = toReporters(options.report)
-  const shouldReport = toPredicate(options.reportWhen)
-  const timeout = positiveInteger('reportTimeout', options.reportTimeout, 10_000, MAX_TIMER_MS)
-  const windowMs = positiveInteger('reportDedupeWindow', options.reportDedupeWindow, 60_000, MAX_TIMER_MS)
-  const rateLimit = positiveInteger('reportRateLimit', options.reportRateLimit, 100, Number.MAX_SAFE_INTEGER)
+export function createReporting (options: AppOptions, log: FastifyBaseLogger, redaction: Redaction): Reporting | null {
+  const { report: reporters, reportWhen: shouldReport, reportTimeout: timeout } = options
+  const { reportDedupeWindow: windowMs, reportRateLimit: rateLimit } = options
   if (reporters.length === 0) return null
 
   // Fixed windows. Each entry in `entries` uses one report of the window's
@@ -426,7 +152,8 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger,
     }
     if (dropped > 0) {
       log.warn({ dropped, reportRateLimit: rateLimit, perSite, reserved, reportDedupeWindow: windowMs },
-        `${dropped} error report(s) dropped: over the budget of ${rateLimit} reports per ${windowMs} ms (at most ${perSite} distinct errors from one throw site; ${reserved} kept for errors from new throw sites)`)
+        `${dropped} error report(s) dropped: over the budget of ${rateLimit} reports per ${windowMs} ms ` +
+        `(at most ${perSite} distinct errors from one throw site; ${reserved} kept for errors from new throw sites)`)
       dropped = 0
     }
     if (final) entries.clear()
@@ -487,11 +214,12 @@ export function createReporting (options: ReportOptions, log: FastifyBaseLogger,
     }
     if (!wanted) return
     const time = new Date()
-    const { key, site } = identify(error)
+    const { key, site } = reportKeys(error)
     const entry = entries.get(key)
     if (entry !== undefined) {
       entry.extra++
-      entry.last = { error: new ErrorSnapshot(reportedFailure(error)), status, request: summarizeRequest(request, redaction), time, log: requestLog }
+      const snapshot = new ErrorSnapshot(reportedFailure(error))
+      entry.last = { error: snapshot, status, request: summarizeRequest(request, redaction), time, log: requestLog }
       return
     }
     if (windowTimer === undefined) startWindow()

@@ -1,12 +1,12 @@
 /**
- * lib/log.ts as a unit: describe() of any value, the level each error is logged at, and failure
- * lines that carry both errors, written through a real Fastify request's pino logger.
+ * lib/log.ts as a unit: the level each error is logged at, and failure lines that carry both errors,
+ * written through a real Fastify request's pino logger (describing a value is test/describe.test.ts).
  */
 import t from 'tap'
 import Fastify from 'fastify'
 import type { FastifyRequest } from 'fastify'
 import { Writable } from 'node:stream'
-import { describe, isError, logError, logFailure } from '../lib/log.js'
+import { logError, logFailure } from '../lib/log.js'
 import type { LogLevels } from '../lib/log.js'
 import { createRedaction } from '../lib/redact.js'
 
@@ -56,63 +56,6 @@ async function linesOf (action: (request: FastifyRequest) => void): Promise<{ li
   if (response.statusCode !== 200) throw new Error(`the action failed the request: ${response.body}`)
   return { lines: lines.filter((line) => line.msg !== 'incoming request' && line.msg !== 'request completed'), reqId }
 }
-
-t.test('describe', async (t) => {
-  t.test('strings are quoted and cut at 200 characters', async (t) => {
-    t.equal(describe('boom'), '"boom"')
-    t.equal(describe(''), '""')
-    t.equal(describe('say "hi"\n'), '"say \\"hi\\"\\n"', 'JSON-quoted, so a log line stays one line')
-    t.equal(describe('x'.repeat(200)), JSON.stringify('x'.repeat(200)), 'exactly 200: whole')
-    t.equal(describe('x'.repeat(201)), JSON.stringify(`${'x'.repeat(200)}…`), '201: cut with an ellipsis')
-    t.equal(describe('y'.repeat(10_000)), JSON.stringify(`${'y'.repeat(200)}…`), '10 000: cut at 200 too')
-  })
-
-  t.test('other primitives', async (t) => {
-    t.equal(describe(undefined), 'undefined')
-    t.equal(describe(null), 'null')
-    t.equal(describe(42), '42')
-    t.equal(describe(NaN), 'NaN')
-    t.equal(describe(true), 'true')
-    t.equal(describe(10n), '10')
-    t.equal(describe(Symbol('boom')), 'Symbol(boom)')
-    t.equal(describe(Symbol()), 'Symbol()')
-  })
-
-  t.test('functions', async (t) => {
-    t.equal(describe(function handler () {}), 'function handler')
-    t.equal(describe(class Thing {}), 'function Thing')
-    t.equal(describe([() => undefined][0]), 'function ')
-  })
-
-  t.test('objects by constructor name, arrays by length', async (t) => {
-    t.equal(describe([1, 2, 3]), 'array(3)')
-    t.equal(describe([]), 'array(0)')
-    t.equal(describe(new Error('x')), 'Error object')
-    t.equal(describe(new TypeError('x')), 'TypeError object')
-    t.equal(describe({ a: 1 }), 'Object object')
-    t.equal(describe(new (class Thing {})()), 'Thing object')
-    t.equal(describe(new ([class {}][0])()), 'object', 'an anonymous class')
-    t.equal(describe(Object.create(null)), 'object', 'a null-prototype object')
-    t.equal(describe({ constructor: { name: 42 } }), 'object', 'a constructor name that is not a string')
-    t.equal(describe({ constructor: 'nope' }), 'object')
-    t.equal(describe({ secret: 'hunter2' }), 'Object object', 'contents are never printed')
-  })
-
-  t.test('hostile values', async (t) => {
-    t.equal(describe(new Proxy({}, { get () { throw new Error('trap') } })), 'an unprintable value', 'a Proxy whose getters throw')
-    t.equal(describe(new Proxy(() => undefined, { get () { throw new Error('trap') } })), 'an unprintable value', 'a function Proxy')
-    t.equal(describe(revoked()), 'an unprintable value', 'a revoked Proxy')
-    t.equal(describe(Object.defineProperty({}, 'constructor', { get () { throw new Error('getter') } })), 'an unprintable value')
-  })
-})
-
-t.test('isError', async (t) => {
-  t.ok(isError(new Error('x')))
-  t.ok(isError(new (class Custom extends TypeError {})('x')))
-  for (const value of [{ message: 'x', stack: 'y' }, 'x', null, undefined, Object.create(null)]) t.notOk(isError(value))
-  t.notOk(isError(revoked()), 'a revoked Proxy, without throwing')
-  t.notOk(isError(new Proxy({}, { getPrototypeOf () { throw new Error('trap') } })))
-})
 
 const LEVELS: LogLevels = { logLevel: 'info', notFoundLogLevel: 'info' }
 

@@ -10,14 +10,13 @@ import {
   mailReporter,
   mailReporterFromEnv,
   smtpSettingsFromEnv,
-  defaultSubject,
-  formatError,
-  formatReportText,
   FFE_BAD_MAIL_OPTION,
   FFE_BAD_MAIL_ENV,
   type MailReporterOptions
 } from '../lib/mail.js'
-import type { ErrorReport, RequestSummary } from '../lib/report.js'
+import { defaultSubject, formatError, formatReportText } from '../lib/mail-text.js'
+import type { ErrorReport } from '../lib/report.js'
+import type { RequestSummary } from '../lib/report-request.js'
 import { startSmtp } from './smtp.js'
 
 function captureLog (): { lines: Array<Record<string, unknown>>, stream: Writable } {
@@ -181,25 +180,25 @@ t.test('mailReporter validates its options', async (t) => {
     [null, /options must be an object, got null/],
     [{ from: 'a@b.test', to: 'c@d.test' }, /exactly one of `transport` and `smtp`, got neither/],
     [{ ...ok, smtp: { host: 'x' } }, /got both/],
-    [{ ...ok, transport: {} }, /transport must be a nodemailer transporter \(with sendMail\), got object/],
+    [{ ...ok, transport: {} }, /transport must be a nodemailer transporter \(with sendMail\), got Object object/],
     [{ ...ok, transport: null }, /transport must be a nodemailer transporter/],
-    [{ ...ok, from: '' }, /from must be an address, got string ""/],
-    [{ ...ok, from: 'nobody' }, /from must be an address, got string "nobody"/],
+    [{ ...ok, from: '' }, /from must be an address, got ""/],
+    [{ ...ok, from: 'nobody' }, /from must be an address, got "nobody"/],
     [{ ...ok, from: 'a@b.test\r\nBcc: x@y' }, /from must be an address/],
     [{ ...ok, to: [] }, /to must be an address or a non-empty list of addresses, got an empty list/],
-    [{ ...ok, to: ['a@b.test', 7] }, /got a list containing number 7/],
-    [{ ...ok, to: 42 }, /got number 42/],
-    [{ ...ok, subject: 5 }, /subject must be a string prefix or a function \(report\) => string, got number 5/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: 'localhost' }, /smtp must be an object \{ host, port, secure, requireTLS, auth \}, got string "localhost"/],
+    [{ ...ok, to: ['a@b.test', 7] }, /got a list containing 7/],
+    [{ ...ok, to: 42 }, /got 42/],
+    [{ ...ok, subject: 5 }, /subject must be a string prefix or a function \(report\) => string, got 5/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: 'localhost' }, /smtp must be an object \{ host, port, secure, requireTLS, auth \}, got "localhost"/],
     [{ from: 'a@b.test', to: 'c@d.test', smtp: null }, /smtp must be an object/],
     [{ from: 'a@b.test', to: 'c@d.test', smtp: {} }, /smtp.host must be a host name, got undefined/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 0 } }, /smtp.port must be an integer from 1 to 65535, got number 0/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 70000 } }, /got number 70000/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: '25' } }, /got string "25"/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 2.5 } }, /got number 2.5/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', secure: 'yes' } }, /smtp.secure must be a boolean, got string "yes"/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', requireTLS: 1 } }, /smtp.requireTLS must be a boolean, got number 1/],
-    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: 'user:pass' } }, /smtp.auth must be an object \{ user: string, pass: string \}, got string/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 0 } }, /smtp.port must be an integer from 1 to 65535, got 0/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 70000 } }, /got 70000/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: '25' } }, /got "25"/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', port: 2.5 } }, /got 2.5/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', secure: 'yes' } }, /smtp.secure must be a boolean, got "yes"/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', requireTLS: 1 } }, /smtp.requireTLS must be a boolean, got 1/],
+    [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: 'user:pass' } }, /smtp.auth must be an object \{ user: string, pass: string \}, got string \(not shown: it may hold the password\)/],
     [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: null } }, /smtp.auth must be an object/],
     [{ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: { user: 'u' } } }, /smtp.auth must be an object/]
   ]
@@ -207,6 +206,8 @@ t.test('mailReporter validates its options', async (t) => {
     t.throws(() => mailReporter(options as MailReporterOptions), FFE_BAD_MAIL_OPTION as never)
     t.throws(() => mailReporter(options as MailReporterOptions), { code: 'FFE_BAD_MAIL_OPTION', message })
   }
+  t.throws(() => mailReporter({ from: 'a@b.test', to: 'c@d.test', smtp: { host: 'x', auth: 'me:hunter2' } } as never),
+    { message: /^(?![\s\S]*hunter2)/ }, 'a login given as a string is not repeated in the message')
   t.type(new FFE_BAD_MAIL_OPTION('a', 'b', 'c'), TypeError)
 })
 
@@ -233,17 +234,17 @@ t.test('mailReporterFromEnv: the Flask tutorial variables', async (t) => {
     { host: 'smtp.test', port: 2465, secure: true, requireTLS: false }, 'on any port')
 
   const bad: Array<[Record<string, string>, RegExp]> = [
-    [{ MAIL_PORT: 'abc' }, /MAIL_PORT must be a port number from 1 to 65535, got string "abc"/],
-    [{ MAIL_PORT: '0' }, /got string "0"/],
-    [{ MAIL_PORT: '70000' }, /got string "70000"/],
-    [{ MAIL_PORT: '25.5' }, /got string "25.5"/],
-    [{ MAIL_USE_TLS: 'maybe' }, /MAIL_USE_TLS must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got string "maybe"/],
-    [{ MAIL_USE_SSL: 'sure' }, /MAIL_USE_SSL must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got string "sure"/],
+    [{ MAIL_PORT: 'abc' }, /MAIL_PORT must be a port number from 1 to 65535, got "abc"/],
+    [{ MAIL_PORT: '0' }, /got "0"/],
+    [{ MAIL_PORT: '70000' }, /got "70000"/],
+    [{ MAIL_PORT: '25.5' }, /got "25.5"/],
+    [{ MAIL_USE_TLS: 'maybe' }, /MAIL_USE_TLS must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got "maybe"/],
+    [{ MAIL_USE_SSL: 'sure' }, /MAIL_USE_SSL must be one of 1\/true\/yes\/on or 0\/false\/no\/off, got "sure"/],
     [{ MAIL_USE_TLS: '1', MAIL_USE_SSL: '1' }, /MAIL_USE_TLS and MAIL_USE_SSL must be set one at most \(MAIL_USE_TLS: STARTTLS on a plain connection; MAIL_USE_SSL: TLS from the first byte, usually port 465\), got both/],
-    [{ MAIL_DEFAULT_SENDER: 'nobody' }, /from must be an address, got string "nobody"/],
+    [{ MAIL_DEFAULT_SENDER: 'nobody' }, /from must be an address, got "nobody"/],
     [{ MAIL_USERNAME: 'me' }, /MAIL_PASSWORD must be set together with MAIL_USERNAME/],
     [{ MAIL_PASSWORD: 'pw' }, /MAIL_USERNAME must be set together with MAIL_PASSWORD/],
-    [{ ADMINS: ' , ' }, /ADMINS must be a comma-separated list of addresses when MAIL_SERVER is set, got string " , "/],
+    [{ ADMINS: ' , ' }, /ADMINS must be a comma-separated list of addresses when MAIL_SERVER is set, got " , "/],
     [{ ADMINS: 'not-an-address' }, /FFE_BAD_MAIL_OPTION|to must be an address/]
   ]
   for (const [vars, message] of bad) {
@@ -306,6 +307,11 @@ t.test('subject and body formatting', async (t) => {
   t.equal(text.split('Caused by:').length - 1, 9, 'eight causes, then the cut')
   t.match(text, /Caused by: Error: level 9\n\nCaused by: … \(chain cut\)$/)
   t.match(formatError(new Error('x', { cause: 'because' })), /Caused by: string thrown \(not an Error\): 'because'$/)
+  const hostileCause = Object.defineProperty(new Error('hostile'), 'cause', { get () { throw new Error('cause getter') } })
+  hostileCause.stack = 'Error: hostile'
+  t.equal(formatError(hostileCause), 'Error: hostile\n\nCaused by: (unreadable: reading the cause threw)', 'a cause getter that throws ends the chain, said so')
+  const hostileStack = Object.defineProperty(new RangeError('m'), 'stack', { get () { throw new Error('stack getter') } })
+  t.equal(formatError(hostileStack), 'RangeError: m (some of its fields could not be read)')
 
   const body = formatReportText(makeReport({ count: 4, request: { ...summary, route: undefined } }))
   t.ok(body.startsWith([

@@ -1,12 +1,16 @@
 /**
- * lib/options.ts as a unit: every option's accepted and refused values, the messages that say the
- * fix, debug mode and the preview route on production, and which keys belong to the app only.
+ * lib/options.ts: every option's accepted and refused values, the messages that say the fix, debug
+ * mode and the preview route on production, the defaults, and which options belong to the app only.
+ * The one code of a bad option is FFE_INVALID_OPTION, whichever option it is.
  */
 import t from 'tap'
 import type { Test } from 'tap'
-import { FFE_INVALID_OPTION } from '../lib/errors.js'
-import { DEFAULTS, appOnlyKeys, contextOptions, previewOption } from '../lib/options.js'
+import Fastify from 'fastify'
 import type { FastifyBaseLogger } from 'fastify'
+import flaskErrors, { FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN } from '../index.js'
+import type { FlaskErrorsOptions } from '../index.js'
+import { FFE_INVALID_OPTION } from '../lib/errors.js'
+import { DEFAULTS, normalizeOptions } from '../lib/options.js'
 
 const DEV: NodeJS.ProcessEnv = { NODE_ENV: 'development' }
 const PRODUCTION: NodeJS.ProcessEnv = { NODE_ENV: 'production' }
@@ -15,6 +19,16 @@ const PRODUCTION: NodeJS.ProcessEnv = { NODE_ENV: 'production' }
 function warnings (): { log: FastifyBaseLogger, lines: string[] } {
   const lines: string[] = []
   return { log: { warn: (msg: string) => { lines.push(msg) } } as unknown as FastifyBaseLogger, lines }
+}
+
+/** The context options one registration gives, as lib/options.ts normalises them. */
+function contextOptions (options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): unknown {
+  return normalizeOptions(options, { first: true, log: warnings().log, env }).context
+}
+
+/** The preview path one registration's options give; its warning goes to `log`. */
+function previewOption (options: Record<string, unknown>, log: FastifyBaseLogger, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return normalizeOptions(options, { first: true, log, env }).preview
 }
 
 /** The FFE_INVALID_OPTION `fn` throws; fails the test when it throws something else or nothing. */
@@ -64,11 +78,36 @@ t.test('app-level and registration keys are accepted, not returned as context op
   t.same(contextOptions(options, DEV), { format: 'json' })
 })
 
-t.test('appOnlyKeys lists the keys only the app-level registration may set', async (t) => {
-  t.same(appOnlyKeys({ format: 'json', report: [], reportWhen: 1, debug: true, reportRateLimit: 3 }), ['report', 'reportWhen', 'reportRateLimit'])
-  t.same(appOnlyKeys({ reportTimeout: 1, reportDedupeWindow: 1 }), ['reportTimeout', 'reportDedupeWindow'])
-  t.same(appOnlyKeys({ format: 'json', preview: '/x', unknown: 1 }), [])
-  t.same(appOnlyKeys({}), [])
+t.test('app options are refused in a nested registration, all of them named, before any other check', async (t) => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ format: 'json', report: [], reportWhen: 1, debug: true, reportRateLimit: 3 }, 'report, reportWhen, reportRateLimit'],
+    [{ reportTimeout: 1, reportDedupeWindow: 1 }, 'reportTimeout, reportDedupeWindow'],
+    [{ redact: {}, typo: 1 }, 'redact']
+  ]
+  for (const [options, names] of cases) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(flaskErrors)
+    app.register(async (child) => { await child.register(flaskErrors, options as FlaskErrorsOptions) })
+    await t.rejects(async () => { await app.ready() }, { code: 'FFE_INVALID_OPTION', message: `invalid fastify-flask-errors option: ${names} can only be set where the plugin is first registered` }, names)
+  }
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(flaskErrors)
+  app.register(async (child) => { await child.register(flaskErrors, { format: 'json', preview: '/_errors', notFoundHooks: {} }) }, { prefix: '/api' })
+  await t.resolves(async () => { await app.ready() }, 'context and registration options are fine there')
+})
+
+t.test('the app options get their defaults once, at the first registration', async (t) => {
+  const { app } = normalizeOptions({}, { first: true, log: warnings().log })
+  t.same(app.report, [])
+  t.same([app.reportTimeout, app.reportDedupeWindow, app.reportRateLimit], [10_000, 60_000, 100])
+  t.same(app.redact, {})
+  t.same([499, 500, 503].map((status) => app.reportWhen(status, new Error('x'))), [false, true, true], 'reportWhen: status >= 500')
+  const given = normalizeOptions({ report: [null, undefined], reportWhen: [404], reportTimeout: 5 }, { first: true, log: warnings().log }).app
+  t.same(given.report, [], 'null entries (a reporter switched off) are left out')
+  t.same([404, 500].map((status) => given.reportWhen(status, undefined)), [true, false], 'a list of statuses')
+  t.equal(given.reportTimeout, 5)
 })
 
 t.test('an unknown key is refused by name', async (t) => {
@@ -126,7 +165,7 @@ t.test('debug', async (t) => {
 t.test('errorHandlerTimeout: an integer number of ms a timer can honour', async (t) => {
   t.same(contextOptions({ errorHandlerTimeout: 1 }, DEV), { errorHandlerTimeout: 1 })
   t.same(contextOptions({ errorHandlerTimeout: 2_147_483_647 }, DEV), { errorHandlerTimeout: 2_147_483_647 })
-  for (const [value, shown] of [[0, '0'], [-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], [2_147_483_648, '2147483648'], ['100', 'string'], [null, 'object']] as const) {
+  for (const [value, shown] of [[0, '0'], [-1, '-1'], [1.5, '1.5'], [NaN, 'NaN'], [Infinity, 'Infinity'], [2_147_483_648, '2147483648'], ['100', '"100"'], [null, 'null']] as const) {
     t.equal(refusal(t, () => contextOptions({ errorHandlerTimeout: value }, DEV), `timeout ${shown}`),
       `invalid fastify-flask-errors option: errorHandlerTimeout must be an integer number of ms from 1 to 2147483647, got ${shown}`)
   }
@@ -182,8 +221,6 @@ t.test('previewOption: a route path, off by default, not mounted on production',
 })
 
 t.test('notFoundHooks: route hooks, a function or a list for preValidation and preHandler, refused otherwise with the fix', async (t) => {
-  const { default: Fastify } = await import('fastify')
-  const { default: flaskErrors } = await import('../index.js')
   const hook = async (): Promise<void> => {}
   /** Registers the plugin with `notFoundHooks: value` in a fresh app; the registration's error, if any. */
   async function register (value: unknown): Promise<unknown> {
@@ -218,8 +255,6 @@ t.test('notFoundHooks: route hooks, a function or a list for preValidation and p
 })
 
 t.test('notFoundHooks: a list changed after registration does not change what runs', async (t) => {
-  const { default: Fastify } = await import('fastify')
-  const { default: flaskErrors } = await import('../index.js')
   const ran: string[] = []
   const hooks = [async (): Promise<void> => { ran.push('given') }]
   const app = Fastify()
@@ -228,4 +263,59 @@ t.test('notFoundHooks: a list changed after registration does not change what ru
   hooks.push(async () => { ran.push('added later') })
   t.equal((await app.inject('/unknown')).statusCode, 404)
   t.same(ran, ['given'])
+})
+
+/** The registration error of the plugin with `options` in a fresh app. */
+async function registrationError (t: Test, options: unknown): Promise<unknown> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  try {
+    await app.register(flaskErrors, options as FlaskErrorsOptions)
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
+t.test('report options are refused at registration with FFE_INVALID_OPTION, like every other option', async (t) => {
+  const reporter = (): void => {}
+  const reportersMust = 'report must be a function or a list of functions, got'
+  const statusesMust = 'reportWhen must be a list of HTTP status codes (integers 100-599) or a function (status, error) => boolean, got'
+  const msMust = (name: string): string => `${name} must be an integer number of ms from 1 to 2147483647, got`
+  const bad: Array<[Record<string, unknown>, string]> = [
+    [{ report: 'mail' }, `${reportersMust} "mail"`],
+    [{ report: [reporter, 42] }, `${reportersMust} a list containing 42`],
+    [{ report: [false] }, `${reportersMust} a list containing false`],
+    [{ report: {} }, `${reportersMust} Object object`],
+    [{ report: reporter, reportWhen: 'always' }, `${statusesMust} "always"`],
+    [{ report: reporter, reportWhen: [500, 700] }, `${statusesMust} a list containing 700`],
+    [{ report: reporter, reportWhen: [99] }, `${statusesMust} a list containing 99`],
+    [{ report: reporter, reportWhen: [404.5] }, `${statusesMust} a list containing 404.5`],
+    [{ report: reporter, reportWhen: ['500'] }, `${statusesMust} a list containing "500"`],
+    [{ report: reporter, reportWhen: [null] }, `${statusesMust} a list containing null`],
+    [{ report: reporter, reportTimeout: 0 }, `${msMust('reportTimeout')} 0`],
+    [{ report: reporter, reportTimeout: -5 }, `${msMust('reportTimeout')} -5`],
+    [{ report: reporter, reportTimeout: 1.5 }, `${msMust('reportTimeout')} 1.5`],
+    [{ report: reporter, reportTimeout: Infinity }, `${msMust('reportTimeout')} Infinity`],
+    [{ report: reporter, reportTimeout: NaN }, `${msMust('reportTimeout')} NaN`],
+    [{ report: reporter, reportTimeout: 2 ** 31 }, `${msMust('reportTimeout')} 2147483648`],
+    [{ report: reporter, reportTimeout: '10s' }, `${msMust('reportTimeout')} "10s"`],
+    [{ report: reporter, reportDedupeWindow: 0 }, `${msMust('reportDedupeWindow')} 0`],
+    [{ report: reporter, reportRateLimit: 0 }, 'reportRateLimit must be an integer from 1 to 9007199254740991, got 0'],
+    [{ report: reporter, reportRateLimit: true }, 'reportRateLimit must be an integer from 1 to 9007199254740991, got true'],
+    // Checked even without a reporter: a typo must not wait until someone adds one.
+    [{ reportTimeout: -1 }, `${msMust('reportTimeout')} -1`]
+  ]
+  for (const [options, message] of bad) {
+    const error = await registrationError(t, options)
+    const label = JSON.stringify(options, (_key, value: unknown) => typeof value === 'function' ? 'fn' : value)
+    t.type(error, FFE_INVALID_OPTION, label)
+    t.match(error, { code: 'FFE_INVALID_OPTION', message: `invalid fastify-flask-errors option: ${message}` }, label)
+    t.type(error, FFE_BAD_REPORTER, 'the deprecated names are the same class')
+    t.type(error, FFE_BAD_REPORT_WHEN)
+    t.type(error, FFE_BAD_REPORT_OPTION)
+  }
+  for (const options of [{}, { report: [] }, { report: null }, { report: [null, reporter] }, { report: reporter, reportWhen: [500, 503], reportTimeout: 1, reportRateLimit: 1 }]) {
+    t.equal(await registrationError(t, options), undefined, JSON.stringify(options, (_key, value: unknown) => typeof value === 'function' ? 'fn' : value))
+  }
 })
