@@ -11,12 +11,12 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { abort, stackCapture } from './lib/exceptions.js'
 import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
 import type { Dispatcher } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
-import { SourceFiles, warnDebugActive } from './lib/debug.js'
+import { DebugMode } from './lib/debug.js'
+import { SourceFiles } from './lib/sources.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption, redactOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey, refuseSecondArgument } from './lib/registry.js'
@@ -27,7 +27,8 @@ import { createReporting } from './lib/report.js'
 import { createRedaction } from './lib/redact.js'
 import { addErrorSchemas } from './lib/schemas.js'
 import { MethodIndex, PrefixOwners } from './lib/routing.js'
-import { Templates, addPreviewRoute } from './lib/templates.js'
+import { Templates } from './lib/templates.js'
+import { addPreviewRoute } from './lib/preview.js'
 import type { NotFoundHandler } from './lib/routing.js'
 import type { ErrorHandler, ErrorKey } from './types/augment.js'
 
@@ -36,6 +37,7 @@ interface PluginState {
   readonly dispatcher: Dispatcher
   readonly owners: PrefixOwners
   readonly notFound: NotFoundHandler
+  readonly debugMode: DebugMode
 }
 
 /** App root instance → its state. Child contexts find it through their prototype chain. */
@@ -56,7 +58,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     // Registered again inside a context: that context's own options (DESIGN §6, "per context").
     const misplaced = appOnlyKeys(raw)
     if (misplaced.length > 0) throw new FFE_INVALID_OPTION(`${misplaced.join(', ')} can only be set where the plugin is first registered`)
-    configureContext(outer.dispatcher.registry, fastify, raw)
+    configureContext(outer.dispatcher.registry, outer.debugMode, fastify, raw)
     const hooks = notFoundHooksOption(raw)
     if (hooks !== undefined) outer.owners.setHooks(fastify, hooks)
     // A prefixed context's options (an `/api` that always answers JSON or problem+json)
@@ -65,7 +67,8 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     return
   }
   const registry = new Registry<ContextOptions>(DEFAULTS)
-  configureContext(registry, fastify, raw)
+  const debugMode = new DebugMode(registry)
+  configureContext(registry, debugMode, fastify, raw)
   const redaction = createRedaction(redactOption(raw))
   const reporting = createReporting(options, fastify.log, redaction)
   const templates = new Templates()
@@ -80,7 +83,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   const notFound: NotFoundHandler = function (request, reply) {
     dispatchRoutingMiss(dispatcher, request.server, methods, request, reply)
   }
-  states.set(fastify, { dispatcher, owners, notFound })
+  states.set(fastify, { dispatcher, owners, notFound, debugMode })
 
   fastify.addHook('onRoute', (route) => { methods.route(route) })
   fastify.addHook('onReady', async () => {
@@ -112,7 +115,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   fastify.decorate('registerErrorHandler', function registerErrorHandler (this: FastifyInstance, key: ErrorKey, handler: ErrorHandler<any>) {
     register(this, normalizeKey(key), handler)
   })
-  fastify.decorateReply('abort', abort)
+  debugMode.decorateRoot(fastify)
   fastify.decorateReply('errorFormat', errorFormat)
   fastify.decorateReply(kAttempt, null)
 }
@@ -135,17 +138,14 @@ function errorFormat (this: FastifyReply): Representation {
 
 /**
  * Applies one registration's options to its context: the context options, the preview route, and
- * stack capture for HTTP exceptions in debug mode (the debug page shows where an `abort` came from),
- * announced in the log as Flask announces its debugger.
+ * debug mode: announced in the log as Flask announces its debugger, and the context's `reply.abort`
+ * captures stacks (the debug page shows where an abort came from).
  */
-function configureContext (registry: Registry<ContextOptions>, instance: FastifyInstance, raw: Record<string, unknown>): void {
+function configureContext (registry: Registry<ContextOptions>, debugMode: DebugMode, instance: FastifyInstance, raw: Record<string, unknown>): void {
   const options = contextOptions(raw)
   const preview = previewOption(raw, instance.log)
   registry.configure(instance, options)
-  if (options.debug === true) {
-    stackCapture.enabled = true
-    warnDebugActive(instance.log, instance.prefix)
-  }
+  if (options.debug === true) debugMode.turnOn(instance)
   if (preview !== undefined) addPreviewRoute(instance, preview)
 }
 

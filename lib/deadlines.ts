@@ -1,18 +1,14 @@
 /**
- * Deadlines for work an error response waits on (a template render), so that nothing hangs
- * (DESIGN §4.4): work still running at its deadline is cut off and the caller answers with its
- * fallback.
+ * Deadlines for work an error response waits on (a template render), so that nothing hangs: work
+ * still running at its deadline is cut off and the caller answers with its fallback.
  *
  * One shared timer per limit instead of a timer each: arming and clearing a `setTimeout` for every
- * error page cost more than the rest of our part of the render (issue 6). Watched work sits in a
- * plain array: released work is only marked (its callback dropped, so the finished request is not
- * kept alive) and left behind by the next sweep. A `Set` that every page is added to and deleted
- * from cost 3–4 % more per template error page (a build with the `Set` against one with the array,
- * side by side in the same-core A/B of bench/ab.ts: 0.80× against 0.83× of the 200 render).
+ * error page cost more than the rest of our part of the render. Watched work sits in a plain array:
+ * released work is only marked (its callback dropped, so the finished request is not kept alive) and
+ * left behind by the next sweep, which is cheaper than adding every page to a `Set` and deleting it.
  *
- * Async error handlers keep a timer each (lib/dispatch.ts): watched this way they measured the same
- * (0.596× and 0.592× of a plain 410 over 16 A/B rounds), and their own timer is cleared the moment
- * the response closes.
+ * Async error handlers keep a timer each (lib/dispatch.ts): they cost the same watched either way,
+ * and their own timer is cleared the moment the response closes.
  */
 
 /** One piece of watched work. */
@@ -30,24 +26,24 @@ export interface Deadline {
  * unref'd, so a closing app (or a test run) is not kept waiting for the next sweep.
  *
  * @example
- * const renders = new DeadlineWatch(() => 3000)
+ * const renders = new DeadlineWatch(3000)
  * const deadline = renders.watch(() => { answer(undefined, new Error('too slow')) })
  * promise.then((html) => { if (renders.release(deadline)) answer(html) })
  */
 export class DeadlineWatch {
-  readonly #limitMs: () => number
+  /** How long watched work may take, in ms. */
+  readonly limitMs: number
   #watched: Deadline[] = []
   #pending = 0
   #timer: ReturnType<typeof setInterval> | undefined
 
-  /** `limitMs` is read for every new deadline, so a limit that changes applies to work started after. */
-  constructor (limitMs: () => number) {
-    this.#limitMs = limitMs
+  constructor (limitMs: number) {
+    this.limitMs = limitMs
   }
 
   /** Watches work that must finish within the limit: `expire` runs if it is not released by then. */
   watch (expire: () => void): Deadline {
-    const limit = this.#limitMs()
+    const limit = this.limitMs
     const deadline: Deadline = { at: Date.now() + limit, expire }
     this.#watched.push(deadline)
     if (this.#pending++ === 0) {

@@ -29,13 +29,6 @@ const NO_OPTIONS: HTTPExceptionOptions = Object.freeze({})
 const RESERVED_FIELDS = new Set(['code', 'statusCode', 'status', 'name', 'description', 'message', 'stack', 'expose', 'toString'])
 
 /**
- * Whether new HTTP exceptions capture a stack trace. An `abort(404)` is control flow, not a bug, and
- * capturing a stack is most of the cost of throwing (issue 6's measurements), so it is off by default.
- * The plugin turns it on when an app registers it with `debug: true`.
- */
-export const stackCapture = { enabled: false }
-
-/**
  * Base class of every HTTP error, as `werkzeug.exceptions.HTTPException`.
  *
  * A status with no class of ours is a subclass that declares it:
@@ -65,7 +58,7 @@ export class HTTPException extends Error {
   /** Human text; also the `message`. */
   declare description: string
   /** Headers the response carries (`Allow`, `Retry-After`, …). */
-  declare headers: Record<string, string | number | readonly string[]>
+  declare headers: ErrorHeaders
   /**
    * Whether the description may be shown to clients. True for 4xx; for 5xx only when the application
    * wrote the description itself (`abort(503, 'Back at 5pm')`), never for a class default that wraps
@@ -78,8 +71,11 @@ export class HTTPException extends Error {
     // Checked before the stack limit is lowered: a bad subclass must not leave it at 0 for the process.
     const code = checkedCode(ctor)
     const text = description ?? ctor.description
+    // Made without a stack: an `abort(404)` is control flow, not a bug, and capturing the stack is most
+    // of the cost of making an error. No exception knows its app here; `reply.abort` does, and in a
+    // context in debug mode it gives the exception the stack of its call (lib/debug.ts).
     const limit = Error.stackTraceLimit
-    if (!stackCapture.enabled) Error.stackTraceLimit = 0
+    Error.stackTraceLimit = 0
     try {
       super(text, options.cause === undefined ? undefined : { cause: options.cause })
     } finally {
@@ -262,7 +258,8 @@ export class RequestedRangeNotSatisfiable extends HTTPException {
 /** RFC 9110 §14.4: complete-length is 1*DIGIT; anything else would send "bytes *\/NaN". */
 function completeLength (length: number): number {
   if (!Number.isSafeInteger(length) || length < 0) {
-    throw new TypeError(`length must be a non-negative integer (the representation's size in units), got ${typeof length} ${String(length)}`)
+    const got = `${typeof length} ${String(length)}`
+    throw new TypeError(`length must be a non-negative integer (the representation's size in units), got ${got}`)
   }
   return length
 }
@@ -327,22 +324,28 @@ export interface RetryAfterOptions extends HTTPExceptionOptions {
   retryAfter?: number | Date
 }
 
-function retryAfterValue (value: number | Date): string {
-  // NaN, Infinity or an invalid Date would go out as "Retry-After: NaN" / "Invalid Date": refuse them.
-  if (value instanceof Date ? Number.isNaN(value.getTime()) : !Number.isFinite(value)) {
-    throw new TypeError(`retryAfter must be a finite number of seconds or a valid Date, got ${typeof value} ${String(value)}`)
+/**
+ * Base of the statuses whose response may say when to come back, 429 and 503 (RFC 9110 §10.2.3 names
+ * both), as Werkzeug's `_RetryAfter`: sets `Retry-After` from `retryAfter`. Not a status of its own: a
+ * handler keyed by this class handles both. Seconds go out rounded up (negatives as 0), a `Date` as an
+ * HTTP date; NaN, Infinity or an invalid Date would go out as "NaN" / "Invalid Date" and are refused.
+ */
+export abstract class RetryAfter extends HTTPException {
+  constructor (description?: string, options: RetryAfterOptions = {}) {
+    super(description, options)
+    const value = options.retryAfter
+    if (value === undefined) return
+    if (value instanceof Date ? Number.isNaN(value.getTime()) : !Number.isFinite(value)) {
+      throw new TypeError(`retryAfter must be a finite number of seconds or a valid Date, got ${typeof value} ${String(value)}`)
+    }
+    this.headers['Retry-After'] = value instanceof Date ? value.toUTCString() : String(Math.max(0, Math.ceil(value)))
   }
-  return value instanceof Date ? value.toUTCString() : String(Math.max(0, Math.ceil(value)))
 }
 
 /** 429: rate limited (RFC 6585). Sets `Retry-After` from `retryAfter`. */
-export class TooManyRequests extends HTTPException {
+export class TooManyRequests extends RetryAfter {
   static override code = 429
   static override description = 'Too many requests; slow down.'
-  constructor (description?: string, options: RetryAfterOptions = {}) {
-    super(description, options)
-    if (options.retryAfter !== undefined) this.headers['Retry-After'] = retryAfterValue(options.retryAfter)
-  }
 }
 
 /** 431: the headers are too large (RFC 6585). */
@@ -391,13 +394,9 @@ export class BadGateway extends HTTPException {
 }
 
 /** 503: down for now. Sets `Retry-After` from `retryAfter`. */
-export class ServiceUnavailable extends HTTPException {
+export class ServiceUnavailable extends RetryAfter {
   static override code = 503
   static override description = 'The service is unavailable right now; try again later.'
-  constructor (description?: string, options: RetryAfterOptions = {}) {
-    super(description, options)
-    if (options.retryAfter !== undefined) this.headers['Retry-After'] = retryAfterValue(options.retryAfter)
-  }
 }
 
 /** 504: the upstream did not answer in time. */
@@ -469,7 +468,8 @@ export function isStatusClass (value: unknown): value is typeof HTTPException {
 }
 
 /** Options `abort` passes to the class of the status. */
-export type AbortOptions = HTTPExceptionOptions & MethodNotAllowedOptions & UnauthorizedOptions & RetryAfterOptions & RangeNotSatisfiableOptions
+export type AbortOptions =
+  HTTPExceptionOptions & MethodNotAllowedOptions & UnauthorizedOptions & RetryAfterOptions & RangeNotSatisfiableOptions
 
 /**
  * Throws the HTTP exception for `status`, as Flask's `abort`. A status without a class (2xx, 3xx,
@@ -482,8 +482,11 @@ export type AbortOptions = HTTPExceptionOptions & MethodNotAllowedOptions & Unau
 export function abort (status: number | HTTPExceptionClass, description?: string, options?: AbortOptions): never {
   const cls = typeof status === 'function' ? (status.prototype instanceof HTTPException ? status : undefined) : statusClasses.get(status)
   if (cls === undefined) {
-    const shown = typeof status === 'function' ? status.name : typeof status === 'string' ? `"${status}" (a string: pass the number)` : String(status)
-    throw new TypeError(`no HTTP error class for status ${shown}: abort takes a 4xx/5xx status that has a class, or an HTTPException subclass (class X extends HTTPException { static code = 599 })`)
+    const shown = typeof status === 'function'
+      ? status.name
+      : typeof status === 'string' ? `"${status}" (a string: pass the number)` : String(status)
+    throw new TypeError(`no HTTP error class for status ${shown}: abort takes a 4xx/5xx status that has a class, ` +
+      'or an HTTPException subclass (class X extends HTTPException { static code = 599 })')
   }
   throw new cls(description, options)
 }

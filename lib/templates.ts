@@ -1,33 +1,31 @@
 /**
- * Error page templates by convention (DESIGN §5, HTML): with `@fastify/view` registered, the page for
+ * Error page templates by convention, for HTML clients: with `@fastify/view` registered, the page for
  * a status is the first template that exists of `<folder>/<status>`, `<folder>/<4xx|5xx>`,
  * `<folder>/error` under the view root — Flask's `404.html` / `500.html`, found without a handler.
  *
  * Which templates exist is found once, when the app gets ready: at request time the page is a map
  * read, never a file-system call. Rendering goes through `reply.viewAsync`, never `reply.view`
- * (which sends its own errors, a JSON 500 that shows file paths: DESIGN §10), and any failure —
- * a template deleted since startup, one that throws, one that never finishes — is the caller's
- * to answer with the built-in page.
+ * (which sends its own errors, a JSON 500 that shows file paths), and any failure — a template
+ * deleted since startup, one that throws, one that never finishes — is the caller's to answer with
+ * the built-in page.
  */
 import { readdirSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
-import createError from '@fastify/error'
-import type { FastifyBaseLogger, FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { NotFound, statusClasses } from './exceptions.js'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify'
 import { DeadlineWatch } from './deadlines.js'
+import { FFE_TEMPLATES_NOT_FOUND } from './errors.js'
 import type { ContextOptions } from './options.js'
 import type { ErrorView } from './pages.js'
 import type { Registry } from './registry.js'
 
-/** A `templates` folder that the application named cannot be used (missing, or no view plugin). */
-export const FFE_TEMPLATES_NOT_FOUND = createError<[string]>('FFE_TEMPLATES_NOT_FOUND', 'error page templates: %s', 500)
+// The preview route's home, as lib/respond.ts imports it from here.
+export { isPreview } from './preview.js'
 
 /**
  * How long a template may take to render before the built-in page is sent instead. ejs renders
  * synchronously, but an `async: true` template can await anything; an error page must not hang.
- * A module setting (as `stackCapture`), not an option: tests lower it.
  */
-export const templateRender = { timeoutMs: 3000 }
+const TEMPLATE_TIMEOUT_MS = 3000
 
 /** The templates found in one folder: page names as `reply.viewAsync` takes them. */
 export interface TemplateSet {
@@ -41,7 +39,7 @@ export interface TemplateSet {
   readonly generic: string | undefined
 }
 
-/** The page for `status` in `set`: exact, then the series, then the generic one (DESIGN §5). */
+/** The page for `status` in `set`: exact, then the series (`4xx`/`5xx`), then the generic one, as the README lists them. */
 export function templateFor (set: TemplateSet, status: number): string | undefined {
   return set.exact.get(status) ?? (status >= 500 ? set.server : set.client) ?? set.generic
 }
@@ -120,13 +118,26 @@ function contextName (instance: FastifyInstance): string {
   return instance.prefix === '' ? 'the root context' : `the context with prefix "${instance.prefix}"`
 }
 
+/** A folder that `namedBy` set cannot be used, and why: the app must not start without its pages. */
+function unusable (folder: string, namedBy: FastifyInstance, why: string): Error {
+  return new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(namedBy)}, but ${why}`)
+}
+
 /**
- * The templates of every context of one app. Contexts are tracked as they are created (an
- * `onRegister` hook) and read when the app gets ready (an `onReady` hook); requests only read.
+ * The templates of every context of one app, and its renders in flight. Contexts are tracked as they
+ * are created (an `onRegister` hook) and read when the app gets ready (an `onReady` hook); requests
+ * only read.
  */
 export class Templates {
   readonly #contexts: FastifyInstance[] = []
   readonly #sets = new WeakMap<object, TemplateSet>()
+  /** This app's renders in flight, cut off at its limit: one app's slow templates are not another's. */
+  readonly #renders: DeadlineWatch
+
+  /** `timeoutMs`: how long one of the app's templates may take to render, 3 s unless given. */
+  constructor (timeoutMs: number = TEMPLATE_TIMEOUT_MS) {
+    this.#renders = new DeadlineWatch(timeoutMs)
+  }
 
   /** Remembers a context; its templates are found by `discover`. */
   track (instance: FastifyInstance): void {
@@ -137,6 +148,17 @@ export class Templates {
   find (instance: FastifyInstance, status: number): string | undefined {
     const set = this.#sets.get(instance)
     return set === undefined ? undefined : templateFor(set, status)
+  }
+
+  /**
+   * Renders `page` to a string through `reply.viewAsync` (so `defaultContext`, `reply.locals` and the
+   * view plugin's layout apply), then calls `done` once: with the HTML, or with `undefined` and the
+   * failure when the template is missing, throws, renders something that is not a string, or takes
+   * longer than the app's limit. A callback, not a promise: no promise per error page beyond the one
+   * the view plugin makes.
+   */
+  render (reply: FastifyReply, page: string, context: TemplateContext, done: RenderDone): void {
+    renderWithin(this.#renders, reply, page, context, done)
   }
 
   /**
@@ -161,9 +183,11 @@ export class Templates {
       }
       const root = await rooted
       if (root === undefined) {
-        const why = 'the view root of @fastify/view could not be found (templates work with the ejs, handlebars, mustache and squirrelly engines)'
-        if (namedBy !== undefined) throw new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(namedBy)}, but ${why}`)
-        log.warn(`fastify-flask-errors: error page templates are off in ${contextName(instance)}: ${why}; set templates: false to silence this`)
+        const why = 'the view root of @fastify/view could not be found ' +
+          '(templates work with the ejs, handlebars, mustache and squirrelly engines)'
+        if (namedBy !== undefined) throw unusable(folder, namedBy, why)
+        log.warn(`fastify-flask-errors: error page templates are off in ${contextName(instance)}: ${why}; ` +
+          'set templates: false to silence this')
         continue
       }
       const key = `${root.dir}\0${root.ext}\0${folder}`
@@ -173,7 +197,7 @@ export class Templates {
         scans.set(key, scan)
       }
       if (typeof scan === 'string') {
-        if (namedBy !== undefined) throw new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(namedBy)}, but ${scan}`)
+        if (namedBy !== undefined) throw unusable(folder, namedBy, scan)
         continue
       }
       if (namedBy !== undefined) served.add(namedBy)
@@ -182,13 +206,14 @@ export class Templates {
     for (const instance of named) {
       const { folder } = folderOf(registry, instance)
       if (folder !== false && !served.has(instance)) {
-        throw new FFE_TEMPLATES_NOT_FOUND(`templates: "${folder}" is set for ${contextName(instance)}, but @fastify/view is not registered there: register it (in that context or above) before the app is ready, or remove the option`)
+        throw unusable(folder, instance, '@fastify/view is not registered there: ' +
+          'register it (in that context or above) before the app is ready, or remove the option')
       }
     }
   }
 }
 
-/** What a template receives (DESIGN §5), on top of `defaultContext` and `reply.locals`. */
+/** What a template receives, on top of `defaultContext` and `reply.locals`. */
 export interface TemplateContext {
   /** The error being answered (for a hidden 5xx, the `InternalServerError` that wraps the crash). */
   readonly error: unknown
@@ -213,24 +238,15 @@ export function templateContext (error: unknown, view: ErrorView, debug: boolean
 /** Called once per render: with the HTML, or with `undefined` and why there is none. */
 export type RenderDone = (html: string | undefined, failure?: unknown) => void
 
-/** Renders in flight, cut off at `templateRender.timeoutMs`. */
-const renders = new DeadlineWatch(() => templateRender.timeoutMs)
-
-/**
- * Renders `page` to a string through `reply.viewAsync` (so `defaultContext`, `reply.locals` and the
- * view plugin's layout apply), then calls `done` once: with the HTML, or with `undefined` and the
- * failure when the template is missing, throws, renders something that is not a string, or takes
- * longer than `templateRender.timeoutMs`. A callback, not a promise: no promise per error page
- * beyond the one the view plugin makes.
- */
-export function renderTemplate (reply: FastifyReply, page: string, context: TemplateContext, done: RenderDone): void {
+/** Renders `page` as {@link Templates.render} says, cut off by `renders`. */
+function renderWithin (renders: DeadlineWatch, reply: FastifyReply, page: string, context: TemplateContext, done: RenderDone): void {
   const viewAsync = (reply as unknown as { viewAsync?: unknown }).viewAsync
   if (typeof viewAsync !== 'function') {
     done(undefined, new TypeError('reply.viewAsync is not a function: @fastify/view is not registered in this context'))
     return
   }
   // Told once: a render that finishes after it was cut off (or is cut off after it finished) is told nothing.
-  const deadline = renders.watch(() => { done(undefined, new Error(`template ${page} did not render within ${templateRender.timeoutMs} ms`)) })
+  const deadline = renders.watch(() => { done(undefined, new Error(`template ${page} did not render within ${renders.limitMs} ms`)) })
   const settle = (html: string | undefined, failure?: unknown): void => { if (renders.release(deadline)) done(html, failure) }
   let rendering: unknown
   try {
@@ -245,38 +261,10 @@ export function renderTemplate (reply: FastifyReply, page: string, context: Temp
   }, (failure: unknown) => { settle(undefined, failure) })
 }
 
-/**
- * The route config key that marks the preview route. A preview shows what a real error would answer,
- * but nothing failed: it is never reported (no error mail for a designer looking at a page).
- */
-const PREVIEW_CONFIG = 'fastifyFlaskErrorsPreview'
-/** The preview route's config: a key of ours, which other plugins' config types do not declare. */
-const PREVIEW_ROUTE_CONFIG = { [PREVIEW_CONFIG]: true } as FastifyContextConfig
+/** Renders in flight through {@link renderTemplate}, the entry lib/respond.ts calls: shared by the apps of the process. */
+const sharedRenders = new DeadlineWatch(TEMPLATE_TIMEOUT_MS)
 
-/** True for requests to a preview route. */
-export function isPreview (request: FastifyRequest): boolean {
-  return (request.routeOptions.config as unknown as Record<string, unknown>)[PREVIEW_CONFIG] === true
-}
-
-/** A preview route's `:status`: an HTTP error status that has a class, else undefined. */
-function previewStatus (raw: string): number | undefined {
-  if (!STATUS_FILE.test(raw)) return undefined
-  const status = Number(raw)
-  return statusClasses.has(status) ? status : undefined
-}
-
-/**
- * The preview route (`preview: '/_errors'`): `GET /_errors/410` answers exactly what a `410` thrown
- * in this context answers — handlers, templates, built-in page, negotiation — so a designer can see
- * `errors/410.ejs` without breaking the app. Off by default and refused in production (options.ts).
- */
-export function addPreviewRoute (instance: FastifyInstance, path: string): void {
-  instance.get<{ Params: { status: string } }>(`${path}/:status`, { config: PREVIEW_ROUTE_CONFIG }, function previewErrorPage (request) {
-    const status = previewStatus(request.params.status)
-    if (status === undefined) {
-      throw new NotFound(`No error page preview for "${request.params.status}": use a status from 400 to 599 that has an error class, e.g. ${path}/404.`)
-    }
-    const ErrorClass = statusClasses.get(status) as new (description?: string) => Error
-    throw new ErrorClass()
-  })
+/** Renders `page` as {@link Templates.render} does, under a watch shared by the apps of the process. */
+export function renderTemplate (reply: FastifyReply, page: string, context: TemplateContext, done: RenderDone): void {
+  renderWithin(sharedRenders, reply, page, context, done)
 }

@@ -1,5 +1,5 @@
 /**
- * lib/debug.ts and debug mode end to end: the debug page and JSON (error, cause chain, stack with the
+ * Debug mode end to end (lib/debug.ts, debug-report.ts, debug-page.ts, sources.ts): the debug page and JSON (error, cause chain, stack with the
  * app's source lines, the request with credentials masked), escaping, the CSP, and that nothing of it
  * shows when debug is off or in production.
  */
@@ -11,16 +11,17 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import flaskErrors, { FFE_INVALID_OPTION, InternalServerError, ServiceUnavailable, abort, stackCapture } from '../index.js'
-import { DEBUG_PAGE_HEADERS, SourceFiles, debugJson, debugPage, debugReport, errorChain } from '../lib/debug.js'
+import flaskErrors, { FFE_INVALID_OPTION, InternalServerError, ServiceUnavailable, abort } from '../index.js'
+import { debugJson } from '../lib/debug.js'
+import { DEBUG_PAGE_HEADERS, debugPage } from '../lib/debug-page.js'
+import { debugReport, errorChain } from '../lib/debug-report.js'
+import { SourceFiles } from '../lib/sources.js'
 import { errorView } from '../lib/pages.js'
 import { createRedaction } from '../lib/redact.js'
 import { readThrown } from '../lib/thrown.js'
 import { build, API, BROWSER, LEVEL } from './helpers.js'
 
 const THIS_FILE = new URL(import.meta.url).pathname
-
-t.teardown(() => { stackCapture.enabled = false })
 
 /** The app's source files as the plugin sees them: the working directory is the app's root. */
 const APP_FILES = new SourceFiles(process.cwd())
@@ -140,19 +141,80 @@ t.test('debug on: 500 handlers are skipped; a failing handler shows what it was 
   t.match(page.body, /raised while handling<\/small> NotFound: no such thing/)
 })
 
-t.test('debug on: 4xx keep their normal page; HTTP exceptions carry a stack', async (t) => {
+t.test('debug on: 4xx keep their normal page; reply.abort carries the stack of its call', async (t) => {
   const { app } = await debugApp()
-  app.get('/missing', () => abort(404, 'no such thing'))
-  app.get('/busy', () => abort(503, 'maintenance'))
+  app.get('/missing', (request, reply) => reply.abort(404, 'no such thing'))
+  app.get('/busy', function busyRoute (request, reply) { return reply.abort(503, 'maintenance') })
   const res = await app.inject({ url: '/missing', headers: BROWSER })
   t.equal(res.statusCode, 404)
   t.match(res.body, /<p class="status">404<\/p>/)
   t.notMatch(res.body, /debug\.test\.ts/)
-  t.equal(stackCapture.enabled, true, 'debug mode turns stack capture on')
   const busy = await app.inject({ url: '/busy', headers: API })
   t.equal(busy.statusCode, 503)
   t.match(busy.json().debug.errors[0], { type: 'ServiceUnavailable', message: 'maintenance', code: undefined })
-  t.ok(busy.json().debug.errors[0].frames.some((f: { file: string }) => f.file === THIS_FILE), 'where the abort came from')
+  t.match(busy.json().debug.errors[0].frames[0], { fn: 'Object.busyRoute', file: THIS_FILE, app: true }, 'the first frame is the call of reply.abort')
+  const page = await app.inject({ url: '/busy', headers: BROWSER })
+  t.match(page.body, /busyRoute — [^<]*debug\.test\.ts:\d+:\d+<\/div><pre>.*reply\.abort\(503, &#39;maintenance&#39;\)/s, 'with its source line')
+})
+
+t.test('debug on: a bare abort() or new NotFound() cannot know its app: no stack, and the page says how to get one', async (t) => {
+  const { app } = await debugApp()
+  app.get('/bare', () => abort(503, 'maintenance'))
+  app.get('/sent', (request, reply) => reply.send(new ServiceUnavailable('sent')))
+  // eslint-disable-next-line no-throw-literal
+  app.get('/string', () => { throw 'no stack' })
+  for (const url of ['/bare', '/sent']) {
+    const json = await app.inject({ url, headers: API })
+    t.equal(json.statusCode, 503)
+    t.same(json.json().debug.errors[0].frames, [], `${url}: no frames`)
+    const page = await app.inject({ url, headers: BROWSER })
+    t.match(page.body, /No stack trace: HTTP exceptions are made without one \(an abort is control flow\), except by <code>reply\.abort\(…\)<\/code> in a context in debug mode\./)
+  }
+  t.match((await app.inject({ url: '/string', headers: BROWSER })).body, /<p class="note">No stack trace\.<\/p>/, 'other values keep the plain note')
+})
+
+/** The stacks of the 503s `app` answers, as its 503 handler sees them. */
+function stacksOf (app: FastifyInstance): Array<string | undefined> {
+  const stacks: Array<string | undefined> = []
+  app.errorhandler(503)((error) => {
+    stacks.push((error as Error).stack)
+    return error
+  })
+  return stacks
+}
+
+t.test('stack capture belongs to the app and context in debug mode, not to the process', async (t) => {
+  const { app: debugging } = await debugApp()
+  const { app: plain } = await build()
+  t.teardown(() => plain.close())
+  const stacks = stacksOf(plain)
+  plain.get('/busy', (request, reply) => reply.abort(503))
+  plain.get('/bare', () => abort(503))
+  await plain.inject({ url: '/busy', headers: API })
+  await plain.inject({ url: '/bare', headers: API })
+  t.equal(stacks.length, 2)
+  for (const stack of stacks) t.notMatch(stack, /\n {4}at /, 'another app in the same process: no stack, as with no debug mode anywhere')
+  await debugging.close()
+
+  const { app: root } = await build()
+  t.teardown(() => root.close())
+  const rootStacks = stacksOf(root)
+  root.get('/busy', (request, reply) => reply.abort(503))
+  await root.register(async (admin) => {
+    await admin.register(flaskErrors, { debug: true })
+    // A second registration in the same context keeps its decorator (and says so again).
+    await admin.register(flaskErrors, { debug: true })
+    admin.get('/busy', (request, reply) => reply.abort(503))
+    await admin.register(async (quiet) => {
+      await quiet.register(flaskErrors, { debug: false })
+      quiet.get('/busy', (request, reply) => reply.abort(503))
+    }, { prefix: '/quiet' })
+  }, { prefix: '/admin' })
+  t.match((await root.inject({ url: '/admin/busy', headers: API })).json().debug.errors[0].frames[0], { file: THIS_FILE }, 'the debug context')
+  await root.inject({ url: '/busy', headers: API })
+  await root.inject({ url: '/admin/quiet/busy', headers: API })
+  t.equal(rootStacks.length, 2, 'the root\'s 503 handler answered the root and the context that turned debug off')
+  for (const stack of rootStacks) t.notMatch(stack, /\n {4}at /, 'outside the debug context: no stack')
 })
 
 t.test('debug on: everything is escaped — message, URL, header names and values', async (t) => {
