@@ -105,20 +105,23 @@ export interface CauseChain {
  */
 export function causeChain (value: unknown, limit = MAX_CAUSES): CauseChain {
   const links: unknown[] = [value]
-  for (let current = value; ;) {
+  let end: CauseChain['end'] | undefined
+  do {
+    const current = links[links.length - 1]
     let cause: unknown
     try {
       cause = isError(current) ? current.cause : undefined
     } catch {
       // A throwing `cause` getter ends the chain; the caller is told, and says so.
-      return { links, end: 'unreadable' }
+      end = 'unreadable'
+      break
     }
-    if (cause === undefined) return { links, end: 'end' }
-    if (links.includes(cause)) return { links, end: 'loop' }
-    if (links.length > limit) return { links, end: 'cut' }
-    links.push(cause)
-    current = cause
-  }
+    if (cause === undefined) end = 'end'
+    else if (links.includes(cause)) end = 'loop'
+    else if (links.length > limit) end = 'cut'
+    else links.push(cause)
+  } while (end === undefined)
+  return { links, end }
 }
 
 /**
