@@ -20,7 +20,8 @@ import { SourceFiles } from './lib/sources.js'
 import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption, redactOption } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
 import { Registry, addHandler, normalizeKey, refuseSecondArgument } from './lib/registry.js'
-import { choose } from './lib/negotiate.js'
+import { Negotiation } from './lib/negotiate.js'
+import { DefaultBodies } from './lib/pages.js'
 import { appendVary } from './lib/headers.js'
 import type { Representation } from './lib/negotiate.js'
 import { createReporting } from './lib/report.js'
@@ -75,7 +76,11 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
   })
-  const dispatcher: Dispatcher = { registry, reporting, templates, internals: fastifyInternals(fastify), redaction, sources: new SourceFiles(process.cwd()) }
+  // The app's own caches (Accept decisions, default bodies): made here, dropped with the app.
+  const dispatcher: Dispatcher = {
+    registry, reporting, templates, internals: fastifyInternals(fastify), redaction, sources: new SourceFiles(process.cwd()),
+    negotiation: new Negotiation(), bodies: new DefaultBodies()
+  }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
   const hooks = notFoundHooksOption(raw)
@@ -133,7 +138,7 @@ function errorFormat (this: FastifyReply): Representation {
   const policy = dispatcher.registry.resolve(instance).options.format
   // The handler's answer now depends on Accept, so caches must key on it (RFC 9110 §12.5.5).
   if (policy === 'negotiate') appendVary(this, 'Accept')
-  return choose(request.headers.accept, policy)
+  return dispatcher.negotiation.choose(request.headers.accept, policy)
 }
 
 /**

@@ -12,7 +12,9 @@ import { interpret } from './interpret.js'
 import type { Interpreted } from './interpret.js'
 import { isError, logError, logFailure } from './log.js'
 import type { SourceFiles } from './debug.js'
+import type { Negotiation } from './negotiate.js'
 import type { ContextOptions } from './options.js'
+import type { DefaultBodies } from './pages.js'
 import { findHandler } from './registry.js'
 import type { HandlerEntry, Registry, Resolved } from './registry.js'
 import type { Reporting } from './report.js'
@@ -37,6 +39,10 @@ export interface Dispatcher {
   readonly redaction: Redaction
   /** The app's source files the debug page may read, and those it has read. */
   readonly sources: SourceFiles
+  /** The app's Accept decisions, cached per header value. */
+  readonly negotiation: Negotiation
+  /** The app's default bodies, with the parts that repeat cached per message. */
+  readonly bodies: DefaultBodies
 }
 
 /**

@@ -21,29 +21,38 @@ export type FormatPolicy = 'negotiate' | Representation
 const CACHE_LIMIT = 256
 /** Longer values are answered without caching: real browsers send well under this. */
 const CACHEABLE_LENGTH = 256
-const cache = new Map<string, Representation>()
-/** The last header answered from the cache, and its answer. */
-let last: { readonly accept: string, readonly answer: Representation } = { accept: '', answer: 'json' }
 
-/** The representation the `accept` header asks for under `policy`. */
-export function choose (accept: string | undefined, policy: FormatPolicy): Representation {
-  if (policy !== 'negotiate') return policy
-  // Not a string: Node joins repeated Accept headers, but an injected request may carry an array.
-  if (typeof accept !== 'string' || accept === '' || accept === '*/*') return 'json'
-  // Consecutive requests mostly carry the same header (one browser family, one API client): a string
-  // comparison answers them without hashing the header again for the map.
-  if (accept === last.accept) return last.answer
-  const cached = cache.get(accept)
-  if (cached !== undefined) {
-    last = { accept, answer: cached }
-    return cached
+/**
+ * The Accept decisions of one registered app (created at registration, dropped with the app: no
+ * state is shared between apps or kept after one is closed).
+ */
+export class Negotiation {
+  readonly #cache = new Map<string, Representation>()
+  /** The last header answered from the cache, and its answer. */
+  #lastAccept = ''
+  #lastAnswer: Representation = 'json'
+
+  /** The representation the `accept` header asks for under `policy`. */
+  choose (accept: string | undefined, policy: FormatPolicy): Representation {
+    if (policy !== 'negotiate') return policy
+    // Not a string: Node joins repeated Accept headers, but an injected request may carry an array.
+    if (typeof accept !== 'string' || accept === '' || accept === '*/*') return 'json'
+    // Consecutive requests mostly carry the same header (one browser family, one API client): a string
+    // comparison answers them without hashing the header again for the map.
+    if (accept === this.#lastAccept) return this.#lastAnswer
+    const cached = this.#cache.get(accept)
+    if (cached !== undefined) {
+      this.#lastAccept = accept
+      this.#lastAnswer = cached
+      return cached
+    }
+    const answer = preferred(accept)
+    if (accept.length <= CACHEABLE_LENGTH) {
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
+      this.#cache.set(accept, answer)
+    }
+    return answer
   }
-  const answer = parse(accept)
-  if (accept.length <= CACHEABLE_LENGTH) {
-    if (cache.size >= CACHE_LIMIT) cache.clear()
-    cache.set(accept, answer)
-  }
-  return answer
 }
 
 /** What we send, with the parameters we send it with (a client's `charset=utf-8` then still matches). */
@@ -69,7 +78,8 @@ const MAX_DIALECTS = 4
 const DIALECT = /\+json/i
 const OURS = [JSON_TYPE, HTML_TYPE]
 
-function parse (header: string): Representation {
+/** The representation `header` (a non-empty Accept value) prefers, parsed every time: Negotiation caches it. */
+function preferred (header: string): Representation {
   const accept = header.length <= READ_LENGTH ? header : header.slice(0, Math.max(0, header.lastIndexOf(',', READ_LENGTH)))
   const negotiator = new Negotiator({ headers: { accept } })
   // A client that names a JSON dialect (RFC 6839 `+json`: problem+json, vnd.api+json, hal+json)
@@ -95,9 +105,4 @@ function dialects (types: readonly string[]): string[] {
     }
   }
   return [...seen]
-}
-
-/** How many Accept values are cached now (for tests of the bound). */
-export function cachedCount (): number {
-  return cache.size
 }

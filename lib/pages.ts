@@ -75,25 +75,37 @@ function readValidationContext (error: unknown): string | undefined {
   }
 }
 
+/** The members of the default JSON body, in the order they are written: Fastify's shape, then ours. */
+export const ERROR_JSON_MEMBERS = ['statusCode', 'code', 'error', 'message', 'validation', 'validationContext', 'requestId'] as const
+
+/** One member of the default JSON body. */
+export type ErrorJsonMember = typeof ERROR_JSON_MEMBERS[number]
+
+/** What the default JSON body says: an ErrorView, or the same fields of a body made elsewhere (the debug JSON, the raw 500). */
+export type ErrorJsonFields = Omit<ErrorView, 'path'>
+
 /**
- * Fastify's error JSON `{ statusCode, code?, error, message }`, plus `validation` and
- * `validationContext` for validation errors, and `requestId`.
+ * The one writer of the default JSON body: Fastify's error JSON `{ statusCode, code?, error, message }`
+ * (existing clients keep working), plus `validation` and `validationContext` for validation errors,
+ * and `requestId`. Members that are undefined are left out, as JSON.stringify leaves them. `debug`,
+ * when given, is appended as the debug JSON's own member.
  */
-export function jsonBody (view: ErrorView): string {
-  if (view.code === undefined && view.validation === undefined && view.validationContext === undefined) {
-    // Most errors (every abort, every routing 404): the same text JSON.stringify would write for the
-    // object below, with all but the request id written once per message.
-    return cached(jsonHeads, view, jsonHead) + JSON.stringify(view.requestId) + '}'
-  }
+export function errorJson (fields: ErrorJsonFields, debug?: unknown): string {
   return JSON.stringify({
-    statusCode: view.status,
-    code: view.code,
-    error: view.name,
-    message: view.message,
-    validation: view.validation,
-    validationContext: view.validationContext,
-    requestId: view.requestId
+    statusCode: fields.status,
+    code: fields.code,
+    error: fields.name,
+    message: fields.message,
+    validation: fields.validation,
+    validationContext: fields.validationContext,
+    requestId: fields.requestId,
+    debug
   })
+}
+
+/** The fields of a plain error body for `status`: its reason phrase and generic text (the raw 500's). */
+export function plainFields (status: number, requestId: string): ErrorJsonFields {
+  return { status, name: reasonPhrase(status), message: genericText(status), code: undefined, validation: undefined, validationContext: undefined, requestId }
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -120,13 +132,21 @@ const STYLE = 'body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Ro
   '.ref{color:#57606a;font-size:.875rem}code{font-family:ui-monospace,monospace}a{color:#0969da}'
 
 /**
- * Headers of every built-in page: a CSP that allows nothing but our own inline style (by hash, so no
- * `unsafe-inline`), and no MIME sniffing. Even if escaping ever failed, no script could run.
+ * The headers of a page the plugin writes whose only styling is its own inline `style` (the built-in
+ * page, the debug page): a CSP (W3C CSP Level 3) that allows that style by its hash, so no
+ * `unsafe-inline`, and nothing else — no script, no outside resource, no form target, no framing —
+ * and no MIME sniffing. Even if escaping ever failed, no script could run.
  */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-  'x-content-type-options': 'nosniff'
+export function styleOnlyHeaders (style: string): Record<string, string> {
+  return {
+    'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'; ` +
+      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff'
+  }
 }
+
+/** Headers of every built-in page (see styleOnlyHeaders). */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze(styleOnlyHeaders(STYLE))
 
 /** The part of a body before the request id, and what it was made for. */
 interface Head {
@@ -138,12 +158,35 @@ interface Head {
 /**
  * Default bodies differ per request only by the request id: the rest (status, reason, description)
  * repeats for every 404, so it is written (and escaped) once per description. Keyed by the message
- * string and checked against status and reason; bounded like the negotiation cache (emptied when
- * full), so a flood of unique messages cannot grow it.
+ * string and checked against status and reason; bounded (emptied when full), so a flood of unique
+ * messages cannot grow it.
  */
 const HEAD_CACHE_LIMIT = 256
-const pageHeads = new Map<string, Head>()
-const jsonHeads = new Map<string, Head>()
+
+/**
+ * The default JSON body and the built-in page of one registered app, with the part before the request
+ * id cached per message (created at registration, dropped with the app: no state is shared between
+ * apps or kept after one is closed).
+ */
+export class DefaultBodies {
+  readonly #pages = new Map<string, Head>()
+  readonly #json = new Map<string, Head>()
+
+  /** The default JSON body (errorJson's text, byte for byte). */
+  json (view: ErrorView): string {
+    if (view.code === undefined && view.validation === undefined && view.validationContext === undefined) {
+      // Most errors (every abort, every routing 404): errorJson's text, with all but the request id
+      // written once per message.
+      return cached(this.#json, view, jsonHead) + JSON.stringify(view.requestId) + '}'
+    }
+    return errorJson(view)
+  }
+
+  /** The small built-in page: status, reason, description, reference, a link home. */
+  page (view: ErrorView): string {
+    return cached(this.#pages, view, pageHead) + escapeHtml(view.requestId) + PAGE_TAIL
+  }
+}
 
 function cached (heads: Map<string, Head>, view: ErrorView, write: (view: ErrorView) => string): string {
   const hit = heads.get(view.message)
@@ -154,8 +197,10 @@ function cached (heads: Map<string, Head>, view: ErrorView, write: (view: ErrorV
   return head.text
 }
 
+/** errorJson's text for the view with an empty request id, cut before that id's `""}`. */
 function jsonHead (view: ErrorView): string {
-  return `{"statusCode":${view.status},"error":${JSON.stringify(view.name)},"message":${JSON.stringify(view.message)},"requestId":`
+  const fields: ErrorJsonFields = { status: view.status, name: view.name, message: view.message, code: undefined, validation: undefined, validationContext: undefined, requestId: '' }
+  return errorJson(fields).slice(0, -3)
 }
 
 const PAGE_TAIL = '</code></p><p><a href="/">Back to the home page</a></p></main></body></html>'
@@ -168,14 +213,4 @@ function pageHead (view: ErrorView): string {
     `<p class="status">${view.status}</p><h1>${name}</h1>` +
     `<p>${escapeHtml(view.message)}</p>` +
     '<p class="ref">Reference: <code>'
-}
-
-/** How many page and JSON heads are cached now (for tests of the bound). */
-export function cachedPageCount (): { pages: number, json: number } {
-  return { pages: pageHeads.size, json: jsonHeads.size }
-}
-
-/** The small built-in page: status, reason, description, reference, a link home. */
-export function htmlPage (view: ErrorView): string {
-  return cached(pageHeads, view, pageHead) + escapeHtml(view.requestId) + PAGE_TAIL
 }

@@ -10,9 +10,8 @@ import { HTTPException } from './exceptions.js'
 import { appendVary, applyHeaders, foreignFilter } from './headers.js'
 import { HTML_TYPE as HTML, JSON_TYPE } from './interpret.js'
 import { describe, isError, logFailure } from './log.js'
-import { choose } from './negotiate.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
-import { PAGE_HEADERS, errorView, genericText, htmlPage, jsonBody, reasonPhrase } from './pages.js'
+import { PAGE_HEADERS, errorJson, errorView, plainFields } from './pages.js'
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
@@ -86,7 +85,7 @@ export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFact
   const policy = resolved.options.format
   if (policy === 'negotiate') appendVary(reply, 'Accept')
   const view = errorView(status, facts, error, request.id, request.url)
-  const representation = choose(request.headers.accept, policy)
+  const representation = attempt.dispatcher.negotiation.choose(request.headers.accept, policy)
   if (resolved.options.debug && status >= 500) {
     sendDebug(attempt, error, view, representation === 'html')
   } else if (representation === 'html') {
@@ -96,7 +95,7 @@ export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFact
     deliver(attempt, status, problemBody(view, error, request.log))
   } else {
     reply.header('content-type', JSON_TYPE)
-    deliver(attempt, status, jsonBody(view))
+    deliver(attempt, status, attempt.dispatcher.bodies.json(view))
   }
 }
 
@@ -139,7 +138,7 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
 
 function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
   attempt.reply.headers(PAGE_HEADERS).header('content-type', HTML)
-  deliver(attempt, view.status, htmlPage(view))
+  deliver(attempt, view.status, attempt.dispatcher.bodies.page(view))
 }
 
 /** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
@@ -186,7 +185,7 @@ export function reportWhenSent (attempt: Attempt): void {
  */
 export function writeRaw500 (reply: FastifyReply): void {
   // The same JSON shape and generic text as every other 500, so clients see one kind of answer.
-  const body = JSON.stringify({ statusCode: 500, error: reasonPhrase(500), message: genericText(500), requestId: reply.request.id })
+  const body = errorJson(plainFields(500, reply.request.id))
   reply.hijack()
   // A failed attempt may have left headers on the raw response (Fastify's writeHead stores them
   // before Node rejects them, e.g. a `Trailer` an onSend hook set): the last resort sends only its own.

@@ -13,6 +13,7 @@
  * body never loses a member to a route's response serializer.
  */
 import type { FastifyInstance } from 'fastify'
+import type { ErrorJsonMember } from './pages.js'
 
 /** `$id` of the default JSON error body (`{ statusCode, code, error, message, … }`). */
 export const ERROR_SCHEMA_ID = 'fastify-flask-errors/error'
@@ -52,7 +53,8 @@ export const errorSchema = {
     message: { type: 'string', description: 'What went wrong; generic text for 5xx' },
     ...validationMembers,
     requestId: { type: 'string', description: 'Reference of this request in the server log' }
-  },
+    // Exactly the members lib/pages.ts writes, in its order (the compiler checks the names, a test the order).
+  } satisfies Record<ErrorJsonMember, object>,
   additionalProperties: true
 } as const
 
@@ -89,7 +91,7 @@ export const problemSchema = {
   additionalProperties: true
 } as const
 
-/** The media type of each body, as the plugin sends it (lib/dispatch.ts; charset aside). */
+/** The media type of each body, as the plugin sends it (lib/respond.ts; charset aside). */
 const ERROR_MEDIA_TYPE = 'application/json'
 const PROBLEM_MEDIA_TYPE = 'application/problem+json'
 

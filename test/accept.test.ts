@@ -4,10 +4,11 @@
  * (never a 406, never a 500 from the negotiation itself), HTML or JSON as the table says.
  */
 import t from 'tap'
-import { choose } from '../lib/negotiate.js'
+import { Negotiation } from '../lib/negotiate.js'
 import type { Representation as Family } from '../lib/negotiate.js'
 
-const preferredFamily = (accept: string): Family => choose(accept, 'negotiate')
+const negotiation = new Negotiation()
+const preferredFamily = (accept: string): Family => negotiation.choose(accept, 'negotiate')
 import flaskErrors from '../index.js'
 import { build } from './helpers.js'
 

@@ -20,6 +20,16 @@ t.test('both schemas are registered under their documented ids', async (t) => {
   }, { prefix: '/child' })
 })
 
+t.test('the error schema describes exactly the members the default JSON body is written with, in their order', async (t) => {
+  const { ERROR_JSON_MEMBERS } = await import('../lib/pages.js')
+  t.same(Object.keys(errorSchema.properties), ERROR_JSON_MEMBERS)
+  const { app } = await build({}, { bodyLimit: 64 })
+  t.teardown(() => app.close())
+  app.post('/orders', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => 'ok')
+  const res = await app.inject({ method: 'POST', url: '/orders', payload: {}, headers: API })
+  t.same(Object.keys(res.json()), ERROR_JSON_MEMBERS, 'a validation error\'s body carries every member, as the schema lists them')
+})
+
 /** An app with routes that echo a body back if it validates against each schema. */
 async function checker (problemDetails: boolean): Promise<Awaited<ReturnType<typeof build>>> {
   const built = await build({ problemDetails }, { bodyLimit: 64 })
