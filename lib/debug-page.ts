@@ -4,8 +4,7 @@
  * under a CSP that allows only its own inline style, by hash, so that even an escaping mistake could
  * run nothing.
  */
-import { createHash } from 'node:crypto'
-import { escapeHtml } from './pages.js'
+import { escapeHtml, styleOnlyHeaders } from './pages.js'
 import type { DebugError, DebugReport, Frame } from './debug-report.js'
 import { MAX_PAGE_SOURCE_CHARS } from './sources.js'
 
@@ -26,13 +25,11 @@ const STYLE = 'body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Ro
   'th{width:14rem;background:#f6f8fa}.note{color:#57606a;font-size:.875rem}code{font-family:ui-monospace,monospace}'
 
 /** Headers of the debug page: only its own inline style may apply (by hash), nothing may load or run. */
-export const DEBUG_PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; ` +
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
+export const DEBUG_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...styleOnlyHeaders(STYLE),
   // A debug page holds stacks and source: no cache may keep it.
   'cache-control': 'no-store'
-}
+})
 
 /**
  * What the page says for an error without frames. An HTTP exception has none unless `reply.abort` made
