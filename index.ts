@@ -11,8 +11,9 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { dispatch, dispatchRoutingMiss, kAttempt } from './lib/dispatch.js'
-import type { Dispatcher } from './lib/dispatch.js'
+import { kAttempt } from './lib/attempt.js'
+import type { Dispatcher } from './lib/attempt.js'
+import { dispatch, dispatchRoutingMiss } from './lib/dispatch.js'
 import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
 import { DebugMode } from './lib/debug.js'
@@ -96,7 +97,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     methods.findRootCatchAlls(fastify)
   })
   // Error page templates: every context is remembered as it is created, and which templates each one
-  // has is found once, when the app gets ready (DESIGN §5: not per request).
+  // has is found once, when the app gets ready: registration-time work, never per request.
   templates.track(fastify)
   fastify.addHook('onRegister', (instance) => { templates.track(instance) })
   fastify.addHook('onReady', async () => { await templates.discover(registry, fastify.log) })

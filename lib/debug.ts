@@ -11,7 +11,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify'
 import { HTTPException, abort } from './exceptions.js'
 import type { AbortOptions, HTTPExceptionClass } from './exceptions.js'
 import type { DebugReport } from './debug-report.js'
-import { errorJson } from './pages.js'
+import { bareFields, errorJson } from './pages.js'
 import type { ContextOptions } from './options.js'
 import type { Registry } from './registry.js'
 
@@ -83,8 +83,7 @@ export class DebugMode {
  */
 export function debugJson (report: DebugReport): string {
   const first = report.errors[0]
-  const fields = { status: report.status, name: report.name, message: first.message, code: undefined, validation: undefined, validationContext: undefined, requestId: report.requestId }
-  return errorJson(fields, {
+  return errorJson(bareFields(report.status, report.name, first.message, report.requestId), {
     errors: report.errors.map((e) => ({
       relation: e.relation,
       type: e.type,

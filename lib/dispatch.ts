@@ -1,137 +1,34 @@
 /**
- * One error, from thrown value to sent response (DESIGN §4).
+ * One error, from thrown value to sent response: which handler runs (Flask's lookup), what it did, what
+ * failed, and what answers then. The responses the plugin writes itself are lib/respond.ts's.
  *
  * The path is synchronous whenever the handler is, so a plain `abort(404)` costs no promise. Every
  * branch ends in exactly one response: a handler's, the 500 handler's, the built-in 500, or — when
  * even sending fails — a raw 500 written past Fastify's hooks. Nothing is thrown out of here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Attempt, kAttempt } from './attempt.js'
+import type { Dispatcher, WithAttempt } from './attempt.js'
 import { InternalServerError } from './exceptions.js'
 import { applyHeaders, dropBodyHeaders } from './headers.js'
 import { interpret } from './interpret.js'
 import type { Interpreted } from './interpret.js'
 import { isError, logError, logFailure } from './log.js'
-import type { SourceFiles } from './debug.js'
-import type { Negotiation } from './negotiate.js'
-import type { ContextOptions } from './options.js'
-import type { DefaultBodies } from './pages.js'
 import { findHandler } from './registry.js'
-import type { HandlerEntry, Registry, Resolved } from './registry.js'
-import type { Reporting } from './report.js'
-import type { Redaction } from './redact.js'
+import type { HandlerEntry } from './registry.js'
 import { deliver, emergency, endAfterHeaders, guard, prepare, reportWhenSent, sendDefault, writeRaw500 } from './respond.js'
 import { RoutingMiss, allowedMethods } from './routing.js'
 import type { MethodIndex } from './routing.js'
-import type { FastifyInternals } from './internals.js'
 import { readThrown } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
-import type { Templates } from './templates.js'
-
-/** What the dispatcher needs from the plugin, built once at registration. */
-export interface Dispatcher {
-  readonly registry: Registry<ContextOptions>
-  readonly reporting: Reporting | null
-  /** The error page templates of each context, found when the app got ready. */
-  readonly templates: Templates
-  /** The plugin's one window on Fastify's private state (lib/internals.ts). */
-  readonly internals: FastifyInternals
-  /** The app's redaction policy: how log lines (and the debug page) name the request. */
-  readonly redaction: Redaction
-  /** The app's source files the debug page may read, and those it has read. */
-  readonly sources: SourceFiles
-  /** The app's Accept decisions, cached per header value. */
-  readonly negotiation: Negotiation
-  /** The app's default bodies, with the parts that repeat cached per message. */
-  readonly bodies: DefaultBodies
-}
-
-/**
- * Where one request's error handling stands: which handlers ran, how many failed, what was first
- * thrown. Everything that can be derived from that is (the last resort, whether the request moved on),
- * so no two fields can disagree.
- */
-export class Attempt {
-  /** The value first thrown: the `cause` of a handler's failure. */
-  original: unknown
-  /**
-   * What reporters get: the value thrown; once a handler failed, the 500 made of that failure (its
-   * `originalError`) and of the error it was handling (its `cause`). Reporting follows the error.
-   */
-  reported: unknown
-  /** Made when the first handler runs: the default response (most errors) needs none. */
-  tried: Set<HandlerEntry> | undefined = undefined
-  /** The handler whose response is being made, if any. */
-  current: HandlerEntry | undefined = undefined
-  /** The handler that called `reply.send` (directly or through `reply.view`), once one did. */
-  sentBy: HandlerEntry | undefined = undefined
-  /** How many handlers (or default responses) failed: each failure starts a new turn of the attempt. */
-  failures = 0
-
-  constructor (
-    readonly dispatcher: Dispatcher,
-    readonly request: FastifyRequest,
-    readonly reply: FastifyReply,
-    /** The context that owns the request (its templates are the ones used). */
-    readonly instance: FastifyInstance,
-    readonly resolved: Resolved<ContextOptions>,
-    error: unknown,
-    /** The routing miss answered, if the request matched no route. */
-    readonly miss: RoutingMiss | undefined
-  ) {
-    this.original = error
-    this.reported = error
-  }
-
-  /**
-   * Our own last-resort 500 is being sent: the default response failed once after a handler's
-   * failure, or twice. If that fails too, raw bytes go out (lib/respond.ts).
-   */
-  get lastResort (): boolean {
-    return this.failures >= 2
-  }
-
-  /** The turn now: taken when a response starts being made, to ask later whether it is still the one. */
-  get turn (): number {
-    return this.failures
-  }
-
-  /**
-   * Whether the request moved on since `turn`: a failure started another response (the 500 handler's,
-   * the built-in 500), so whatever was being made in `turn` (a handler's result, a template) is no longer
-   * the response to send, nor the one to report.
-   */
-  movedOn (turn: number): boolean {
-    return this.failures !== turn
-  }
-}
-
-/**
- * Where a reply's error handling stands. A handler that calls `reply.send(err)`, or a `reply.view`
- * that fails, sends Fastify back into the error handler: the attempt says it is a failure of a
- * handler, not a new error. A reply decorator (declared with `null` at registration, so every reply
- * has the same shape) rather than a WeakMap: a WeakMap entry per errored request made the garbage
- * collector trace an ephemeron table that grows with the error rate.
- */
-export const kAttempt = Symbol('fastify-flask-errors.attempt')
-
-type WithAttempt = FastifyReply & { [kAttempt]: Attempt | null }
-
-/**
- * The attempt's original error as code of the app's sees it: a routing miss becomes the request's own
- * exception, made once, when a log line or a 500 handler's `cause` needs it. Any other value is the
- * one thrown.
- */
-function ownOriginal (attempt: Attempt): unknown {
-  const { miss } = attempt
-  if (miss !== undefined && attempt.original === miss) attempt.original = miss.exception()
-  return attempt.original
-}
 
 /**
  * Answers `thrown` for this request. `instance` is the context that owns it: the route's, or for a
  * framework error the prefixed context that claimed the URL.
  */
-export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply): void {
+export function dispatch (
+  dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, request: FastifyRequest, reply: FastifyReply
+): void {
   try {
     answer(dispatcher, instance, thrown, undefined, request, reply)
   } catch (bug) {
@@ -143,7 +40,9 @@ export function dispatch (dispatcher: Dispatcher, instance: FastifyInstance, thr
  * Answers a request no route matched: 405 with `Allow` when its path is served under other methods
  * (RFC 9110 §15.5.6), else 404. `instance` is the context that owns the URL.
  */
-export function dispatchRoutingMiss (dispatcher: Dispatcher, instance: FastifyInstance, methods: MethodIndex, request: FastifyRequest, reply: FastifyReply): void {
+export function dispatchRoutingMiss (
+  dispatcher: Dispatcher, instance: FastifyInstance, methods: MethodIndex, request: FastifyRequest, reply: FastifyReply
+): void {
   try {
     const miss = RoutingMiss.of(allowedMethods(instance, methods, request.method, request.url))
     answer(dispatcher, instance, miss, miss, request, reply)
@@ -156,7 +55,10 @@ export function dispatchRoutingMiss (dispatcher: Dispatcher, instance: FastifyIn
  * `miss` is the routing miss when `thrown` is one, told by the caller: asking the thrown value
  * (`instanceof`) could throw, for a Proxy whose traps do.
  */
-function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, miss: RoutingMiss | undefined, request: FastifyRequest, reply: FastifyReply): void {
+function answer (
+  dispatcher: Dispatcher, instance: FastifyInstance, thrown: unknown, miss: RoutingMiss | undefined,
+  request: FastifyRequest, reply: FastifyReply
+): void {
   // Called as Fastify's error handler (not its not-found handler): a second error on this reply must
   // come back here, without a second round of onError hooks.
   if (miss === undefined) dispatcher.internals.keepErrorHandler(reply)
@@ -179,7 +81,8 @@ function answer (dispatcher: Dispatcher, instance: FastifyInstance, thrown: unkn
   let facts = miss === undefined ? withReplyStatus(readThrown(thrown), thrown, reply.statusCode) : miss.facts
   let entry = findHandler(resolved.chain, facts)
   // A handler, a template or a reporter will see the error: a miss becomes the request's own exception.
-  if (miss !== undefined && (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, miss.status) !== undefined)) {
+  if (miss !== undefined &&
+    (entry !== undefined || dispatcher.reporting !== null || dispatcher.templates.find(instance, miss.status) !== undefined)) {
     error = miss.exception()
   }
   const attempt = new Attempt(dispatcher, request, reply, instance, resolved, error, miss)
@@ -277,12 +180,15 @@ function noteSend (this: WithAttempt, payload?: unknown): FastifyReply {
  * request moved on (cut off, or it failed through `reply.send(err)` and the 500 handler runs) is
  * ignored: the response is no longer its to make. A late rejection is still logged.
  */
-function awaitResult (attempt: Attempt, entry: HandlerEntry, turn: number, result: PromiseLike<unknown>, error: unknown, facts: ThrownFacts): void {
+function awaitResult (
+  attempt: Attempt, entry: HandlerEntry, turn: number, result: PromiseLike<unknown>, error: unknown, facts: ThrownFacts
+): void {
   const { request, reply } = attempt
   const timeout = attempt.resolved.options.errorHandlerTimeout
   const timer = setTimeout(() => {
     if (!attempt.movedOn(turn) && !reply.sent) {
-      guard(attempt, () => { fail(attempt, new Error(`error handler ${entry.label} did not settle within ${timeout} ms`), `error handler ${entry.label} timed out (errorHandlerTimeout)`) })
+      const late = new Error(`error handler ${entry.label} did not settle within ${timeout} ms`)
+      guard(attempt, () => { fail(attempt, late, `error handler ${entry.label} timed out (errorHandlerTimeout)`) })
     }
   }, timeout)
   // Once the response is out (the handler sent it, or the 500 answered after it failed), the deadline
@@ -296,7 +202,10 @@ function awaitResult (attempt: Attempt, entry: HandlerEntry, turn: number, resul
     (value) => { if (current()) guard(attempt, () => { finish(attempt, entry, turn, value, error, facts) }) },
     (failure: unknown) => {
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
-      else guard(attempt, () => { logFailure(request, failure, attempt.original, `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`, attempt.dispatcher.redaction) })
+      else {
+        const what = `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`
+        guard(attempt, () => { logFailure(request, failure, attempt.original, what, attempt.dispatcher.redaction) })
+      }
     }
   )
 }
@@ -340,19 +249,22 @@ function finish (attempt: Attempt, entry: HandlerEntry, turn: number, result: un
   }
   if (response.headers !== undefined) {
     const refused = applyHeaders(reply, response.headers)
-    if (refused.length > 0) attempt.request.log.warn({ headers: refused }, `error handler ${entry.label} returned invalid headers; they were dropped`)
+    if (refused.length > 0) {
+      attempt.request.log.warn({ headers: refused }, `error handler ${entry.label} returned invalid headers; they were dropped`)
+    }
   }
   if (response.type !== undefined && !reply.hasHeader('content-type')) reply.header('content-type', response.type)
   deliver(attempt, response.status, response.body)
 }
 
 /**
- * A handler failed (DESIGN §4.4): the failure becomes a 500 whose cause is the first error, and the
- * 500 handler runs unless it already ran; a second failure gets the built-in 500.
+ * A handler failed (it threw, rejected, timed out or returned no response): as Flask's
+ * handle_exception, the failure becomes a 500 whose cause is the first error, and the 500 handler
+ * runs unless it already ran; a second failure gets the built-in 500. Both are logged.
  */
 function fail (attempt: Attempt, failure: unknown, what: string): void {
   const { request, reply } = attempt
-  const original = ownOriginal(attempt)
+  const original = attempt.ownOriginal()
   logFailure(request, failure, original, what, attempt.dispatcher.redaction)
   if (reply.raw.headersSent) {
     endAfterHeaders(attempt.dispatcher.redaction, request, reply, failure)
@@ -368,7 +280,8 @@ function fail (attempt: Attempt, failure: unknown, what: string): void {
   // The first failure is the bug to report; a second one (the 500 handler's) is logged above.
   if (attempt.failures === 1) attempt.reported = error
   const facts = readThrown(error)
-  const entry = attempt.failures > 1 || attempt.resolved.options.debug ? undefined : findHandler(attempt.resolved.chain, facts, attempt.tried)
+  const { chain, options } = attempt.resolved
+  const entry = attempt.failures > 1 || options.debug ? undefined : findHandler(chain, facts, attempt.tried)
   if (entry === undefined) {
     sendDefault(attempt, error, facts, 500)
     return

@@ -33,7 +33,8 @@ export interface ErrorView {
 
 /** The generic text for a status: our class's description, or a plain sentence. */
 export function genericText (status: number): string {
-  return statusClasses.get(status)?.description ?? (status >= 500 ? 'The server could not complete the request.' : 'The request could not be completed.')
+  const fallback = status >= 500 ? 'The server could not complete the request.' : 'The request could not be completed.'
+  return statusClasses.get(status)?.description ?? fallback
 }
 
 /** The reason phrase for a status (Node's table, as Fastify's `error` field uses). */
@@ -50,7 +51,9 @@ export function errorView (status: number, facts: ThrownFacts, error: unknown, r
   return {
     status,
     name: ours !== undefined && typeof ours.name === 'string' ? ours.name : reasonPhrase(status),
-    message: facts.status === status && facts.publicMessage !== undefined ? facts.publicMessage : (ours === undefined ? genericText(status) : classDescription(ours)),
+    message: facts.status === status && facts.publicMessage !== undefined
+      ? facts.publicMessage
+      : (ours === undefined ? genericText(status) : classDescription(ours)),
     code: facts.code,
     validation: facts.code === 'FST_ERR_VALIDATION' ? readValidation(error) : undefined,
     validationContext: facts.code === 'FST_ERR_VALIDATION' ? readValidationContext(error) : undefined,
@@ -103,9 +106,9 @@ export function errorJson (fields: ErrorJsonFields, debug?: unknown): string {
   })
 }
 
-/** The fields of a plain error body for `status`: its reason phrase and generic text (the raw 500's). */
-export function plainFields (status: number, requestId: string): ErrorJsonFields {
-  return { status, name: reasonPhrase(status), message: genericText(status), code: undefined, validation: undefined, validationContext: undefined, requestId }
+/** The fields of a body with no code and no validation details: what the debug JSON and the raw 500 say. */
+export function bareFields (status: number, name: string, message: string, requestId: string): ErrorJsonFields {
+  return { status, name, message, code: undefined, validation: undefined, validationContext: undefined, requestId }
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -199,8 +202,7 @@ function cached (heads: Map<string, Head>, view: ErrorView, write: (view: ErrorV
 
 /** errorJson's text for the view with an empty request id, cut before that id's `""}`. */
 function jsonHead (view: ErrorView): string {
-  const fields: ErrorJsonFields = { status: view.status, name: view.name, message: view.message, code: undefined, validation: undefined, validationContext: undefined, requestId: '' }
-  return errorJson(fields).slice(0, -3)
+  return errorJson(bareFields(view.status, view.name, view.message, '')).slice(0, -3)
 }
 
 const PAGE_TAIL = '</code></p><p><a href="/">Back to the home page</a></p></main></body></html>'

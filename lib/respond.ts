@@ -5,13 +5,13 @@
  * handler runs instead, is lib/dispatch.ts's.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Attempt } from './dispatch.js'
+import type { Attempt } from './attempt.js'
 import { HTTPException } from './exceptions.js'
 import { appendVary, applyHeaders, foreignFilter } from './headers.js'
 import { HTML_TYPE as HTML, JSON_TYPE } from './interpret.js'
 import { describe, isError, logFailure } from './log.js'
 import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
-import { PAGE_HEADERS, errorJson, errorView, plainFields } from './pages.js'
+import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhrase } from './pages.js'
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
@@ -77,7 +77,10 @@ function ownHeaders (error: HTTPException): Record<string, unknown> | undefined 
   }
 }
 
-/** The default response for `error` (DESIGN §5): JSON or the built-in page, by negotiation. */
+/**
+ * The default response for `error`: JSON (or problem details) or a page, by the context's `format`
+ * and the client's Accept (RFC 9110 §12.5.1), as Fastify's own error JSON unless the client prefers HTML.
+ */
 export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet = false): void {
   const { request, reply, resolved } = attempt
   attempt.current = undefined
@@ -107,6 +110,7 @@ export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFact
  */
 function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
   const { request, reply } = attempt
+  const { redaction } = attempt.dispatcher
   const page = attempt.lastResort ? undefined : attempt.dispatcher.templates.find(attempt.instance, view.status)
   if (page === undefined) {
     sendBuiltInPage(attempt, view)
@@ -121,15 +125,16 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
     guard(attempt, () => {
       if (html !== undefined) {
         if (movedOn()) {
-          request.log.warn(`${attempt.dispatcher.redaction.line(request)}: error page template ${page} finished after the request had moved on; it was not sent`)
+          const late = `error page template ${page} finished after the request had moved on; it was not sent`
+          request.log.warn(`${redaction.line(request)}: ${late}`)
           return
         }
         reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
         deliver(attempt, view.status, html)
       } else if (movedOn()) {
-        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`, attempt.dispatcher.redaction)
+        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`, redaction)
       } else {
-        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`, attempt.dispatcher.redaction)
+        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`, redaction)
         sendBuiltInPage(attempt, view)
       }
     })
@@ -141,7 +146,7 @@ function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
   deliver(attempt, view.status, attempt.dispatcher.bodies.page(view))
 }
 
-/** Debug mode, 5xx (DESIGN §6): the error, its causes, the stack and the request, as a page or JSON. */
+/** Debug mode, 5xx (Werkzeug's debugger, without its console): the error, its causes, the stack and the request. */
 function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boolean): void {
   const report = debugReport(error, view, attempt.request, attempt.dispatcher.redaction, attempt.dispatcher.sources)
   if (html) {
@@ -185,7 +190,7 @@ export function reportWhenSent (attempt: Attempt): void {
  */
 export function writeRaw500 (reply: FastifyReply): void {
   // The same JSON shape and generic text as every other 500, so clients see one kind of answer.
-  const body = errorJson(plainFields(500, reply.request.id))
+  const body = errorJson(bareFields(500, reasonPhrase(500), genericText(500), reply.request.id))
   reply.hijack()
   // A failed attempt may have left headers on the raw response (Fastify's writeHead stores them
   // before Node rejects them, e.g. a `Trailer` an onSend hook set): the last resort sends only its own.
@@ -201,7 +206,9 @@ export function writeRaw500 (reply: FastifyReply): void {
  */
 export function endAfterHeaders (redaction: Redaction, request: FastifyRequest, reply: FastifyReply, thrown: unknown): void {
   const complete = reply.raw.writableEnded
-  request.log.error({ err: isError(thrown) ? thrown : { thrown: describe(thrown) } }, `${redaction.line(request)}: error after the response ${complete ? 'was complete; response kept' : 'headers were sent; connection ended'}`)
+  const outcome = complete ? 'was complete; response kept' : 'headers were sent; connection ended'
+  const err = isError(thrown) ? thrown : { thrown: describe(thrown) }
+  request.log.error({ err }, `${redaction.line(request)}: error after the response ${outcome}`)
   if (!complete) reply.raw.destroy()
 }
 
@@ -215,7 +222,8 @@ export function emergency (redaction: Redaction, request: FastifyRequest, reply:
     request.log.error({ err: bug }, `${redaction.line(request)}: fastify-flask-errors failed while answering an error`)
   } catch (loggerFailure) {
     // The logger is what failed: the process warning channel (stderr by default) still reaches the operator.
-    process.emitWarning(`fastify-flask-errors could not log (${messageOf(loggerFailure)}) while answering ${redaction.line(request)}: ${messageOf(bug)}`)
+    const answering = redaction.line(request)
+    process.emitWarning(`fastify-flask-errors could not log (${messageOf(loggerFailure)}) while answering ${answering}: ${messageOf(bug)}`)
   }
   if (reply.raw.writableEnded) return
   if (reply.raw.headersSent) reply.raw.destroy()

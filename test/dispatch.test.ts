@@ -235,7 +235,7 @@ t.test('handler results', async (t) => {
   t.same(shaped.json(), [[1, 2], { not: 'headers' }, 'third'], 'a 3-item array whose second is not a status is JSON')
 })
 
-t.test('a non-HTTP error answered with a body and no status is a 500 (DESIGN §11)', async (t) => {
+t.test('a non-HTTP error answered with a body and no status is a 500, not Flask\'s 200', async (t) => {
   const { app } = await build()
   app.errorhandler(ConnectionError)(() => 'connection problem')
   app.get('/', () => { throw new ConnectionError() })
