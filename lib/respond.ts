@@ -15,7 +15,6 @@ import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhra
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
-import { RoutingMiss } from './routing.js'
 import { foreignHeaders, isPlainObject } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
 import { isPreview, renderTemplate, templateContext } from './templates.js'
@@ -45,9 +44,10 @@ export function guard (attempt: Attempt, step: () => void): void {
  */
 function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet: boolean): void {
   const { reply } = attempt
-  if (error instanceof RoutingMiss) {
+  const { miss } = attempt
+  if (miss !== undefined && error === miss) {
     // A miss carries only the methods of its path: a 405's `Allow` (RFC 9110 §15.5.6 requires it).
-    if (error.status === 405) reply.header('allow', error.allow)
+    if (miss.status === 405) reply.header('allow', miss.allow)
     return
   }
   const ours = error instanceof HTTPException
