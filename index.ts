@@ -14,12 +14,11 @@ import fp from 'fastify-plugin'
 import { kAttempt } from './lib/attempt.js'
 import type { Dispatcher } from './lib/attempt.js'
 import { dispatch, dispatchRoutingMiss } from './lib/dispatch.js'
-import { FFE_INVALID_OPTION } from './lib/errors.js'
 import { fastifyInternals } from './lib/internals.js'
 import { DebugMode } from './lib/debug.js'
 import { SourceFiles } from './lib/sources.js'
-import { DEFAULTS, appOnlyKeys, contextOptions, notFoundHooksOption, previewOption, redactOption } from './lib/options.js'
-import type { ContextOptions, FlaskErrorsOptions } from './lib/options.js'
+import { DEFAULTS, normalizeOptions } from './lib/options.js'
+import type { ContextOptions, FlaskErrorsOptions, Registration } from './lib/options.js'
 import { Registry, addHandler, normalizeKey, refuseSecondArgument } from './lib/registry.js'
 import { Negotiation } from './lib/negotiate.js'
 import { DefaultBodies } from './lib/pages.js'
@@ -54,15 +53,12 @@ function stateOf (instance: object): PluginState | undefined {
 }
 
 const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskErrors (fastify, options) {
-  const raw = options as Record<string, unknown>
   const outer = stateOf(fastify)
+  // Registered again inside a context: that context's own options (Flask's blueprints have their own handlers).
+  const given = normalizeOptions(options as Record<string, unknown>, { first: outer === undefined, log: fastify.log })
   if (outer !== undefined) {
-    // Registered again inside a context: that context's own options (DESIGN §6, "per context").
-    const misplaced = appOnlyKeys(raw)
-    if (misplaced.length > 0) throw new FFE_INVALID_OPTION(`${misplaced.join(', ')} can only be set where the plugin is first registered`)
-    configureContext(outer.dispatcher.registry, outer.debugMode, fastify, raw)
-    const hooks = notFoundHooksOption(raw)
-    if (hooks !== undefined) outer.owners.setHooks(fastify, hooks)
+    configureContext(outer.dispatcher.registry, outer.debugMode, fastify, given)
+    if (given.notFoundHooks !== undefined) outer.owners.setHooks(fastify, given.notFoundHooks)
     // A prefixed context's options (an `/api` that always answers JSON or problem+json)
     // cover its routing 404/405s too, so the context owns them as if it had a 404/405 handler.
     if (fastify.prefix !== '') outer.owners.claim(fastify, outer.notFound, 'flaskErrors options')
@@ -70,9 +66,9 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   }
   const registry = new Registry<ContextOptions>(DEFAULTS)
   const debugMode = new DebugMode(registry)
-  configureContext(registry, debugMode, fastify, raw)
-  const redaction = createRedaction(redactOption(raw))
-  const reporting = createReporting(options, fastify.log, redaction)
+  configureContext(registry, debugMode, fastify, given)
+  const redaction = createRedaction(given.app.redact)
+  const reporting = createReporting(given.app, fastify.log, redaction)
   const templates = new Templates()
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
@@ -84,8 +80,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
-  const hooks = notFoundHooksOption(raw)
-  if (hooks !== undefined) owners.setHooks(fastify, hooks)
+  if (given.notFoundHooks !== undefined) owners.setHooks(fastify, given.notFoundHooks)
   const notFound: NotFoundHandler = function (request, reply) {
     dispatchRoutingMiss(dispatcher, request.server, methods, request, reply)
   }
@@ -147,12 +142,10 @@ function errorFormat (this: FastifyReply): Representation {
  * debug mode: announced in the log as Flask announces its debugger, and the context's `reply.abort`
  * captures stacks (the debug page shows where an abort came from).
  */
-function configureContext (registry: Registry<ContextOptions>, debugMode: DebugMode, instance: FastifyInstance, raw: Record<string, unknown>): void {
-  const options = contextOptions(raw)
-  const preview = previewOption(raw, instance.log)
-  registry.configure(instance, options)
-  if (options.debug === true) debugMode.turnOn(instance)
-  if (preview !== undefined) addPreviewRoute(instance, preview)
+function configureContext (registry: Registry<ContextOptions>, debugMode: DebugMode, instance: FastifyInstance, given: Registration): void {
+  registry.configure(instance, given.context)
+  if (given.context.debug === true) debugMode.turnOn(instance)
+  if (given.preview !== undefined) addPreviewRoute(instance, given.preview)
 }
 
 /**
@@ -197,19 +190,39 @@ const flaskErrors = fp(plugin, { fastify: '5.x', name: 'fastify-flask-errors' })
 export default flaskErrors
 export { flaskErrors }
 
-export * from './lib/exceptions.js'
-export { FFE_DECORATOR_TAKES_KEY_ONLY, FFE_INVALID_HANDLER, FFE_INVALID_KEY, FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE } from './lib/errors.js'
-export type { FlaskErrorsOptions, ContextOptions, NotFoundHooks } from './lib/options.js'
-export type { Representation, FormatPolicy } from './lib/negotiate.js'
+// The public surface, name by name: what the README tells a user to use. Internals (the status table,
+// stack capture, the dispatcher) stay in lib/, where the unit tests import them.
+export {
+  HTTPException, BadRequest, Unauthorized, PaymentRequired, Forbidden, NotFound, MethodNotAllowed, NotAcceptable,
+  ProxyAuthenticationRequired, RequestTimeout, Conflict, Gone, LengthRequired, PreconditionFailed, RequestEntityTooLarge,
+  RequestURITooLarge, UnsupportedMediaType, RequestedRangeNotSatisfiable, ExpectationFailed, ImATeapot, MisdirectedRequest,
+  UnprocessableEntity, Locked, FailedDependency, TooEarly, UpgradeRequired, PreconditionRequired, TooManyRequests,
+  RequestHeaderFieldsTooLarge, UnavailableForLegalReasons, InternalServerError, NotImplemented, BadGateway,
+  ServiceUnavailable, GatewayTimeout, HTTPVersionNotSupported, VariantAlsoNegotiates, InsufficientStorage, LoopDetected,
+  NotExtended, NetworkAuthenticationRequired, RangeNotSatisfiable, ContentTooLarge, URITooLong, abort
+} from './lib/exceptions.js'
+export type {
+  AbortOptions, ErrorHeaders, HTTPExceptionClass, HTTPExceptionOptions, InternalServerErrorOptions, MethodNotAllowedOptions,
+  RangeNotSatisfiableOptions, RetryAfterOptions, UnauthorizedOptions
+} from './lib/exceptions.js'
+export { escapeHtml } from './lib/pages.js'
 export { ERROR_SCHEMA_ID, PROBLEM_SCHEMA_ID, errorResponses, errorSchema, problemSchema } from './lib/schemas.js'
 export type { ErrorResponseSchema, ErrorResponsesOptions } from './lib/schemas.js'
-// The escaping the built-in pages use, for handlers that build HTML from request or error text.
-export { escapeHtml } from './lib/pages.js'
 export { PROBLEM_CONTENT_TYPE } from './lib/problem.js'
 export type { ProblemDetails, ProblemFieldError } from './lib/problem.js'
-export { ErrorSnapshot, FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN } from './lib/report.js'
-export type { RedactOptions } from './lib/redact.js'
-export { FFE_TEMPLATES_NOT_FOUND } from './lib/templates.js'
+export { ErrorSnapshot } from './lib/report-identity.js'
+export type { ErrorReport, Reporter, ReportOptions } from './lib/report.js'
+export type { RequestSummary } from './lib/report-request.js'
+// The plugin's errors; the mail codes are exported by `fastify-flask-errors/mail`, beside what raises them.
+export {
+  FFE_BAD_REPORTER, FFE_BAD_REPORT_OPTION, FFE_BAD_REPORT_WHEN, FFE_DECORATOR_TAKES_KEY_ONLY, FFE_INVALID_HANDLER, FFE_INVALID_KEY,
+  FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE, FFE_TEMPLATES_NOT_FOUND
+} from './lib/errors.js'
 export type { TemplateContext } from './lib/templates.js'
-export type { ErrorReport, Reporter, RequestSummary, ReportOptions } from './lib/report.js'
-export type { ErrorClass, ErrorFor, ErrorHandler, ErrorKey, StatusError, CodedError } from './types/augment.js'
+export type { FlaskErrorsOptions, NotFoundHooks } from './lib/options.js'
+export type { FormatPolicy, Representation } from './lib/negotiate.js'
+export type { RedactOptions } from './lib/redact.js'
+export type {
+  CodedError, ErrorClass, ErrorFor, ErrorHandler, ErrorKey, ErrorWithStatus, HandlerResult, RegisterErrorHandler, ResultBody,
+  ResultTuple, StatusError, SyncHandlerResult
+} from './types/augment.js'

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib'
 import createHttpError from 'http-errors'
 import view from '@fastify/view'
 import ejs from 'ejs'
-import { Gone, InternalServerError, NotFound } from '../index.js'
+import { Gone, InternalServerError, NotFound, type HandlerResult } from '../index.js'
 import type { ErrorReport } from '../index.js'
 import { build, API, BROWSER, LEVEL, within } from './helpers.js'
 
@@ -246,7 +246,7 @@ t.test('a handler result that cannot be read is a handler failure: the 500 handl
   const { proxy, revoke } = Proxy.revocable({}, {})
   revoke()
   const hostile = (): Gone => Object.defineProperty(new Gone(), 'headers', { get () { throw new Error('headers getter') } })
-  const results: Record<string, () => unknown> = {
+  const results: Record<string, () => HandlerResult> = {
     'then-getter': () => Object.defineProperty({}, 'then', { get () { throw new Error('then getter') } }),
     'then-throws': () => ({ then () { throw new Error('then threw') } }),
     'revoked-proxy': () => proxy,

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import createHttpError from 'http-errors'
 import sensible from '@fastify/sensible'
 import {
-  HTTPException, NotFound, Gone, InternalServerError, MethodNotAllowed, TooManyRequests, abort
+  HTTPException, NotFound, Gone, InternalServerError, MethodNotAllowed, TooManyRequests, abort, type HandlerResult
 } from '../index.js'
 import { build, BROWSER, API, LEVEL } from './helpers.js'
 
@@ -169,7 +169,7 @@ t.test('scope order', async (t) => {
 
 t.test('handler results', async (t) => {
   const { app } = await build()
-  const routes: Record<string, (reply: any) => unknown> = {
+  const routes: Record<string, (reply: any) => HandlerResult> = {
     string: () => '<p>gone</p>',
     object: () => ({ gone: true }),
     array: () => [1, 2, 3, 4],

@@ -11,8 +11,9 @@ import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import flaskErrors, { FFE_INVALID_OPTION, Gone, InternalServerError, abort } from '../index.js'
-import type { ErrorReport } from '../index.js'
-import { errorClass, errorMessage, fingerprint, serializeError } from '../lib/report.js'
+import type { ErrorReport, HandlerResult } from '../index.js'
+import { errorClass, errorMessage, serializeError } from '../lib/describe.js'
+import { fingerprint } from '../lib/report-identity.js'
 import { build, within, API, BROWSER, LEVEL } from './helpers.js'
 import type { LogLine } from './helpers.js'
 
@@ -88,7 +89,7 @@ t.test('handlers that fail', async (t) => {
   ] as const) {
     fault(t, `a 410 handler that ${name}: built-in 500, one error line naming the handler`, async (t) => {
       const { app, logs } = await build()
-      app.errorhandler(410)(handler as () => unknown)
+      app.errorhandler(410)(handler as () => HandlerResult)
       app.get('/', () => abort(410))
       const res = await within(app.inject({ url: '/', headers: API }))
       isGeneric500(t, res, /secret/)
@@ -101,7 +102,7 @@ t.test('handlers that fail', async (t) => {
 
   fault(t, 'a handler that never settles is cut off after errorHandlerTimeout; the 500 handler answers', async (t) => {
     const { app, logs } = await build({ errorHandlerTimeout: 50 })
-    let settle: ((value: unknown) => void) | undefined
+    let settle: ((value: string) => void) | undefined
     app.errorhandler(410)(() => new Promise((resolve) => { settle = resolve }))
     app.errorhandler(500)((error) => [`500 handler saw: ${String((error as InternalServerError).originalError)}`, 500])
     app.get('/', () => abort(410))

@@ -48,4 +48,54 @@ t.test('npm pack output installs and runs from import and require', async (t) =>
 
   writeFileSync(join(dir, 'mail.mjs'), "import { mailReporter } from 'fastify-flask-errors/mail'; process.stdout.write(typeof mailReporter)")
   t.equal(execFileSync(process.execPath, ['mail.mjs'], { cwd: dir, encoding: 'utf8' }), 'function', 'the mail subpath resolves (nodemailer is an optional peer)')
+
+  // The public surface is a deliberate list: a new export is added here on purpose, an internal one
+  // (the status table, stack capture, the mail text helpers) never leaks out through a wildcard.
+  const names = (run: string): { main: string[], mail: string[] } => JSON.parse(execFileSync(process.execPath, [run], { cwd: dir, encoding: 'utf8' }))
+  writeFileSync(join(dir, 'names.mjs'), `
+    const main = await import('fastify-flask-errors')
+    const mail = await import('fastify-flask-errors/mail')
+    process.stdout.write(JSON.stringify({ main: Object.keys(main).sort(), mail: Object.keys(mail).sort() }))
+  `)
+  writeFileSync(join(dir, 'names.cjs'), `
+    const main = require('fastify-flask-errors')
+    const mail = require('fastify-flask-errors/mail')
+    process.stdout.write(JSON.stringify({ main: Object.keys(main).sort(), mail: Object.keys(mail).sort() }))
+  `)
+  const esm = names('names.mjs')
+  t.same(esm.main, [...PUBLIC].sort(), 'import: exactly the public names')
+  t.same(esm.mail, [...MAIL_PUBLIC].sort(), 'import of /mail: exactly what a user calls')
+  const cjs = names('names.cjs')
+  // fastify-plugin puts the plugin on itself under the camelCase of its name (its support for named
+  // imports), and require() returns the plugin: that one name more is fastify-plugin's, not ours.
+  t.same(cjs.main, [...PUBLIC, 'fastifyFlaskErrors'].sort(), 'require: the same names on the plugin')
+  t.same(cjs.mail, [...MAIL_PUBLIC].sort(), 'require of /mail: the same names')
+  for (const name of INTERNAL) {
+    t.notOk(esm.main.includes(name) || esm.mail.includes(name) || cjs.main.includes(name) || cjs.mail.includes(name), `${name} is not exported`)
+  }
 })
+
+/** Every runtime export of `fastify-flask-errors`: the plugin, the exceptions, the helpers and the codes. */
+const PUBLIC = [
+  'default', 'flaskErrors', 'frameworkErrors', 'abort', 'escapeHtml',
+  'HTTPException', 'BadRequest', 'Unauthorized', 'PaymentRequired', 'Forbidden', 'NotFound', 'MethodNotAllowed', 'NotAcceptable',
+  'ProxyAuthenticationRequired', 'RequestTimeout', 'Conflict', 'Gone', 'LengthRequired', 'PreconditionFailed',
+  'RequestEntityTooLarge', 'RequestURITooLarge', 'UnsupportedMediaType', 'RequestedRangeNotSatisfiable', 'ExpectationFailed',
+  'ImATeapot', 'MisdirectedRequest', 'UnprocessableEntity', 'Locked', 'FailedDependency', 'TooEarly', 'UpgradeRequired',
+  'PreconditionRequired', 'TooManyRequests', 'RequestHeaderFieldsTooLarge', 'UnavailableForLegalReasons', 'InternalServerError',
+  'NotImplemented', 'BadGateway', 'ServiceUnavailable', 'GatewayTimeout', 'HTTPVersionNotSupported', 'VariantAlsoNegotiates',
+  'InsufficientStorage', 'LoopDetected', 'NotExtended', 'NetworkAuthenticationRequired',
+  'RangeNotSatisfiable', 'ContentTooLarge', 'URITooLong',
+  'errorResponses', 'errorSchema', 'problemSchema', 'ERROR_SCHEMA_ID', 'PROBLEM_SCHEMA_ID', 'PROBLEM_CONTENT_TYPE', 'ErrorSnapshot',
+  'FFE_INVALID_KEY', 'FFE_INVALID_HANDLER', 'FFE_DECORATOR_TAKES_KEY_ONLY', 'FFE_INVALID_OPTION', 'FFE_ROUTING_CLAIM_TOO_LATE',
+  'FFE_NOT_FOUND_HANDLER_TAKEN', 'FFE_TEMPLATES_NOT_FOUND', 'FFE_BAD_REPORTER', 'FFE_BAD_REPORT_WHEN', 'FFE_BAD_REPORT_OPTION'
+]
+
+/** Every runtime export of `fastify-flask-errors/mail`. */
+const MAIL_PUBLIC = ['mailReporter', 'mailReporterFromEnv', 'FFE_BAD_MAIL_OPTION', 'FFE_BAD_MAIL_ENV']
+
+/** Names that were once reachable from the package and are internals. */
+const INTERNAL = [
+  'stackCapture', 'statusClasses', 'isStatusClass', 'createReporting', 'dispatch', 'DEFAULTS',
+  'formatError', 'formatReportText', 'defaultSubject', 'subjectLine', 'smtpSettingsFromEnv'
+]

@@ -1,9 +1,10 @@
 /**
  * The public type surface: what `fastify-flask-errors` adds to `FastifyInstance` and `FastifyReply`.
- * Tested by `types/index.test-d.ts` (tsd), including what must not compile.
+ * Tested by tsd, including what must not compile: types/*.test-d.ts against the ESM declarations,
+ * types/cjs.test-d.cts against the CommonJS ones.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AbortOptions, HTTPExceptionClass } from '../lib/exceptions.js'
+import type { AbortOptions, ErrorHeaders, HTTPException, HTTPExceptionClass } from '../lib/exceptions.js'
 import type { Representation } from '../lib/negotiate.js'
 
 /** Any class; an error class is the usual key, but whatever the app throws can have a handler. */
@@ -16,7 +17,7 @@ export type ErrorKey = number | string | ErrorClass
  * What a handler for a status receives: one of our HTTP exceptions, or a foreign error carrying that
  * status (Fastify's validation and body-parse errors, `http-errors`, `@fastify/sensible`).
  */
-export type StatusError = import('../lib/exceptions.js').HTTPException | (Error & { statusCode: number, code?: string })
+export type StatusError = HTTPException | (Error & { statusCode: number, code?: string })
 
 /**
  * What a handler for a string error code receives: an error whose `code` is that string, or whose
@@ -46,11 +47,55 @@ export type ErrorFor<K> =
       K extends string ? CodedError : never
 
 /**
- * An error handler, Flask-style. It may send the reply itself, or return: a string (HTML), a plain
- * object or array (JSON), an `HTTPException` (its default response), a tuple `[body, status]`,
- * `[body, headers]`, `[body, status, headers]`, a Buffer or a stream — or a promise of any of them.
+ * A body a handler may return, alone or first in a tuple: a string (sent as `text/html`), a plain
+ * object or an array (JSON), a Buffer or a Node stream (sent as is). A plain object is one written as
+ * a literal or typed as one (`Record<string, unknown>`): a class instance (a `Date`, a `Map`) is no
+ * JSON body at run time, so its type is refused; a value typed by an interface, spread it (`{ ...user }`).
+ * A web `ReadableStream` and a bare `Uint8Array` are not sent as they are, so they do not fit either.
  */
-export type ErrorHandler<E = unknown> = (this: FastifyInstance, error: E, request: FastifyRequest, reply: FastifyReply) => unknown
+export type ResultBody = string | { readonly [key: string]: unknown } | readonly unknown[] | Buffer | NodeJS.ReadableStream
+
+/**
+ * An error the handler may return to get its default response (Flask's pass-through): one of our
+ * HTTP exceptions, or any error with a 4xx/5xx `statusCode` or `status` (`http-errors`,
+ * `@fastify/sensible`, Fastify's own, the error the handler was given when its key is a status).
+ */
+export type ErrorWithStatus = HTTPException | (Error & { statusCode: number }) | (Error & { status: number })
+
+/**
+ * Flask's response tuples: `[body, status]`, `[body, headers]`, `[body, status, headers]`. The status
+ * must be a final one (200–599) and the headers a plain object; at run time an array that is not
+ * such a tuple is a JSON body.
+ */
+export type ResultTuple =
+  | readonly [body: ResultBody, status: number]
+  | readonly [body: ResultBody, headers: ErrorHeaders]
+  | readonly [body: ResultBody, status: number, headers: ErrorHeaders]
+
+/**
+ * What an error handler may return without a promise: a body, a tuple, an error with a status, the
+ * reply (`return reply.send(…)`, `return reply.view(…)`), or nothing after sending the reply itself.
+ */
+export type SyncHandlerResult = ResultBody | ResultTuple | ErrorWithStatus | FastifyReply | void
+
+/**
+ * What an error handler may return: {@link SyncHandlerResult}, or a promise of one (an async
+ * handler). Anything else (a number, `null`, a plain `Error` without a status) would fail at run time
+ * and become a 500, so it does not compile. Returning nothing compiles too, since TypeScript cannot
+ * tell whether the handler sent the reply; at run time a handler that neither sends nor returns a
+ * response fails the same way.
+ */
+export type HandlerResult = SyncHandlerResult | PromiseLike<SyncHandlerResult>
+
+/**
+ * An error handler, Flask-style: `this` is the registering context, `error` what it is registered
+ * for ({@link ErrorFor}). The one signature `errorhandler`, `register_error_handler` and
+ * `registerErrorHandler` take; it may be sync or async.
+ */
+export type ErrorHandler<E = unknown> = (this: FastifyInstance, error: E, request: FastifyRequest, reply: FastifyReply) => HandlerResult
+
+/** `register_error_handler` and `registerErrorHandler`: registers `handler` for `key` in this context. */
+export type RegisterErrorHandler = <K extends ErrorKey>(key: CheckedKey<K>, handler: ErrorHandler<ErrorFor<K>>) => void
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -66,9 +111,9 @@ declare module 'fastify' {
      * @example
      * app.register_error_handler(500, () => ['<h1>Oops</h1>', 500])
      */
-    register_error_handler: <K extends ErrorKey>(key: CheckedKey<K>, handler: ErrorHandler<ErrorFor<K>>) => void
+    register_error_handler: RegisterErrorHandler
     /** camelCase alias of `register_error_handler`. */
-    registerErrorHandler: <K extends ErrorKey>(key: CheckedKey<K>, handler: ErrorHandler<ErrorFor<K>>) => void
+    registerErrorHandler: RegisterErrorHandler
   }
 
   interface FastifyReply {
