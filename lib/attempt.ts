@@ -71,8 +71,8 @@ export class Attempt {
   }
 
   /**
-   * Our own last-resort 500 is being sent: the default response failed once after a handler's
-   * failure, or twice. If that fails too, raw bytes go out (lib/respond.ts).
+   * Two failures so far: only our own built-in 500 may answer now (no handler, no template), and if
+   * that fails too, raw bytes go out (lib/respond.ts).
    */
   get lastResort (): boolean {
     return this.failures >= 2

@@ -43,8 +43,7 @@ export function guard (attempt: Attempt, step: () => void): void {
  * all of ours (validated), and of a foreign error's only those that belong to the status answered.
  */
 function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts, status: number, keepSet: boolean): void {
-  const { reply } = attempt
-  const { miss } = attempt
+  const { reply, miss } = attempt
   if (miss !== undefined && error === miss) {
     // A miss carries only the methods of its path: a 405's `Allow` (RFC 9110 §15.5.6 requires it).
     if (miss.status === 405) reply.header('allow', miss.allow)
