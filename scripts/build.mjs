@@ -28,10 +28,13 @@ function cjsDeclarations () {
   // nothing more than `export { … } from` in a declaration file, which holds only declarations anyway.
   writeFileSync(file, readFileSync('dist/cjs/index.d.ts', 'utf8').replace(/^export type \{/gm, 'export {'))
   rmSync('dist/cjs/index.d.ts')
-  const program = ts.createProgram([file], { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, skipLibCheck: true, noEmit: true })
+  const compilerOptions = { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, skipLibCheck: true, noEmit: true }
+  const program = ts.createProgram([file], compilerOptions)
   const checker = program.getTypeChecker()
   const names = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(file))).map((symbol) => symbol.name)
-  if (!names.includes('default') || !names.includes('flaskErrors')) throw new Error(`dist/cjs/exports.d.ts exports no plugin: ${names.join(', ')}`)
+  if (!names.includes('default') || !names.includes('flaskErrors')) {
+    throw new Error(`dist/cjs/exports.d.ts exports no plugin: ${names.join(', ')}`)
+  }
   const members = names.filter((name) => name !== 'default').sort().map((name) => `  export import ${name} = api.${name}\n`)
   writeFileSync('dist/cjs/index.d.ts', [
     '// Written by scripts/build.mjs: `require(\'fastify-flask-errors\')` is the plugin, with every named export on it.\n',

@@ -33,7 +33,10 @@ await app.register(flaskErrors, {
 })
 await app.register(flaskErrors, { format: 'json', debug: true, templates: false, preview: false, logLevel: 'silent' })
 await app.register(flaskErrors, { format: 'html', debug: 'force', notFoundHooks: { preHandler: hook } })
-await app.register(flaskErrors, { report: [null, async () => {}, undefined], reportWhen: (status, error) => status >= 500 && error !== null })
+await app.register(flaskErrors, {
+  report: [null, async () => {}, undefined],
+  reportWhen: (status, error) => status >= 500 && error !== null
+})
 await app.register(flaskErrors, { report: null, redact: {} })
 await app.register(flaskErrors, {})
 expectAssignable<FlaskErrorsOptions>({ format: 'json', reportRateLimit: 1 })

@@ -43,7 +43,9 @@ expectError(new ErrorSnapshot(new Error('x')).type = 'changed')
 // The mail reporter: SMTP settings or a transporter, a sender, recipients, a subject prefix or function.
 const smtp: SmtpSettings = { host: 'smtp.example.com', port: 587, secure: false, requireTLS: true, auth: { user: 'u', pass: 'p' } }
 expectType<Reporter>(mailReporter({ smtp, from: 'no-reply@example.com', to: 'admin@example.com' }))
-expectType<Reporter>(mailReporter({ smtp: { host: 'localhost' }, from: 'a@example.com', to: ['b@example.com', 'c@example.com'], subject: '[shop]' }))
+expectType<Reporter>(mailReporter({
+  smtp: { host: 'localhost' }, from: 'a@example.com', to: ['b@example.com', 'c@example.com'], subject: '[shop]'
+}))
 expectType<Reporter>(mailReporter({
   transport: nodemailer.createTransport({ jsonTransport: true }),
   from: '"Shop" <no-reply@example.com>',
@@ -65,7 +67,8 @@ expectError(mailReporter())
 // From the environment: off (null) without MAIL_SERVER.
 expectType<Reporter | null>(mailReporterFromEnv())
 expectType<Reporter | null>(mailReporterFromEnv(process.env))
-expectType<Reporter | null>(mailReporterFromEnv({ MAIL_SERVER: 'smtp.example.com', ADMINS: 'a@example.com' }, { from: 'shop@example.com', subject: '[shop]' }))
+const env = { MAIL_SERVER: 'smtp.example.com', ADMINS: 'a@example.com' }
+expectType<Reporter | null>(mailReporterFromEnv(env, { from: 'shop@example.com', subject: '[shop]' }))
 expectAssignable<MailFromEnvOptions>({ subject: () => 'whole subject' })
 expectError(mailReporterFromEnv({ MAIL_PORT: 25 }))
 expectError(mailReporterFromEnv(process.env, { to: 'admin@example.com' }))
