@@ -69,7 +69,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   configureContext(registry, debugMode, fastify, given)
   const redaction = createRedaction(given.app.redact)
   const reporting = createReporting(given.app, fastify.log, redaction)
-  const templates = new Templates()
+  const templates = new Templates(given.app.templateTimeout)
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
   })

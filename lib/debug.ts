@@ -15,11 +15,6 @@ import { bareFields, errorJson } from './pages.js'
 import type { ContextOptions } from './options.js'
 import type { Registry } from './registry.js'
 
-// The debug page's and report's homes, as dispatch.ts imports them from here.
-export { DEBUG_PAGE_HEADERS, debugPage } from './debug-page.js'
-export { debugReport } from './debug-report.js'
-export type { SourceFiles } from './sources.js'
-
 /**
  * Flask's "Debugger is active!": logged once by each registration that turns debug mode on, so that a
  * debug page reachable where it should not be is at least in the startup log.

@@ -80,6 +80,11 @@ export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'
    * plugin shows a request: debug page, reports, mails, log lines. App-wide.
    */
   redact?: RedactOptions
+  /**
+   * ms an error page template may take to render; after it the built-in page is sent and the failure
+   * logged, so an `async: true` template that awaits forever cannot hang the request. Default 3 000.
+   */
+  templateTimeout?: number
 }
 
 /** Where an option applies: see the file's comment. */
@@ -117,6 +122,7 @@ const OPTIONS = {
   reportDedupeWindow: option('app', 60_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
   reportRateLimit: option('app', 100, positiveInteger(Number.MAX_SAFE_INTEGER, 'an integer')),
   redact: option<'app', RedactOptions>('app', {}, readRedact),
+  templateTimeout: option('app', 3_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
   preview: option<'registration', string | undefined>('registration', undefined, readPreview),
   notFoundHooks: option<'registration', NotFoundHooks | undefined>('registration', undefined, readNotFoundHooks)
 } satisfies { readonly [K in keyof FlaskErrorsOptions]-?: Option<Scope, unknown> }

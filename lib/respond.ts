@@ -10,14 +10,17 @@ import { HTTPException } from './exceptions.js'
 import { appendVary, applyHeaders, foreignFilter } from './headers.js'
 import { HTML_TYPE as HTML, JSON_TYPE } from './interpret.js'
 import { describe, isError, logFailure } from './log.js'
-import { DEBUG_PAGE_HEADERS, debugJson, debugPage, debugReport } from './debug.js'
+import { debugJson } from './debug.js'
+import { DEBUG_PAGE_HEADERS, debugPage } from './debug-page.js'
+import { debugReport } from './debug-report.js'
 import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhrase } from './pages.js'
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
 import { foreignHeaders, isPlainObject } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
-import { isPreview, renderTemplate, templateContext } from './templates.js'
+import { isPreview } from './preview.js'
+import { templateContext } from './templates.js'
 
 /**
  * The reply as every error response starts: the status, the headers the error carries, and no MIME
@@ -120,7 +123,7 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
   const turn = attempt.turn
   // Or our raw 500 went out meanwhile (the emergency path), which no failure counted.
   const movedOn = (): boolean => attempt.movedOn(turn) || reply.sent
-  renderTemplate(reply, page, templateContext(error, view, attempt.resolved.options.debug), (html, failure) => {
+  attempt.dispatcher.templates.render(reply, page, templateContext(error, view, attempt.resolved.options.debug), (html, failure) => {
     guard(attempt, () => {
       if (html !== undefined) {
         if (movedOn()) {

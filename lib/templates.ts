@@ -19,7 +19,6 @@ import type { ErrorView } from './pages.js'
 import type { Registry } from './registry.js'
 
 // The preview route's home, as lib/respond.ts imports it from here.
-export { isPreview } from './preview.js'
 
 /**
  * How long a template may take to render before the built-in page is sent instead. ejs renders
@@ -259,12 +258,4 @@ function renderWithin (renders: DeadlineWatch, reply: FastifyReply, page: string
     if (typeof html === 'string') settle(html)
     else settle(undefined, new TypeError(`template ${page} rendered ${html === null ? 'null' : typeof html}, not a string`))
   }, (failure: unknown) => { settle(undefined, failure) })
-}
-
-/** Renders in flight through {@link renderTemplate}, the entry lib/respond.ts calls: shared by the apps of the process. */
-const sharedRenders = new DeadlineWatch(TEMPLATE_TIMEOUT_MS)
-
-/** Renders `page` as {@link Templates.render} does, under a watch shared by the apps of the process. */
-export function renderTemplate (reply: FastifyReply, page: string, context: TemplateContext, done: RenderDone): void {
-  renderWithin(sharedRenders, reply, page, context, done)
 }
