@@ -29,6 +29,12 @@ export function headerValue (value: unknown): string | string[] | undefined {
  */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'trailer'])
 
+/**
+ * Fields that take one value (RFC 9110 §5.3: a list would be invalid), and that Fastify reads itself
+ * when it sends: a `Content-Type` given as a list makes Fastify's own parser throw mid-send.
+ */
+const SINGLETONS = new Set(['content-type', 'location', 'retry-after', 'content-range', 'etag', 'last-modified'])
+
 /** True when `name` can be a header name. */
 export function isHeaderName (name: string): boolean {
   return TOKEN.test(name)
@@ -60,7 +66,9 @@ export function applyHeaders (reply: FastifyReply, headers: Record<string, unkno
     if (wanted !== undefined && !wanted(name)) continue
     let value: string | string[] | undefined
     try {
-      value = isHeaderName(name) && !FRAMING.has(name.toLowerCase()) ? headerValue(headers[name]) : undefined
+      const lower = name.toLowerCase()
+      value = isHeaderName(name) && !FRAMING.has(lower) ? headerValue(headers[name]) : undefined
+      if (Array.isArray(value) && SINGLETONS.has(lower)) value = undefined
     } catch {
       // The header's getter threw: it is refused like any other invalid value (reported below).
       value = undefined

@@ -293,3 +293,16 @@ t.test('a handler that sends its own page behind an async onSend hook is answere
   t.same(logs.filter((l) => l.level >= LEVEL.warn).map((l) => l.msg), ['GET /crash answered 500'], 'no failure, no "already sent" warning')
   await app.close()
 })
+
+t.test('a single-valued header given as a list is refused with a warning; the response still goes out', async (t) => {
+  const { app, logs } = await build()
+  app.errorhandler(409)(() => ['conflict', 409, { 'content-type': ['/'], 'retry-after': ['1', '2'], 'x-list': ['a', 'b'] }])
+  app.get('/save', (request, reply) => reply.abort(409))
+  const res = await app.inject({ url: '/save', headers: API })
+  t.equal(res.statusCode, 409)
+  t.equal(res.body, 'conflict')
+  t.match(res.headers['content-type'], /^text\/html/, "the body's own type")
+  t.notOk('retry-after' in res.headers)
+  t.same(res.headers['x-list'], ['a', 'b'], 'a list header that may repeat is kept')
+  t.same(logs.filter((l) => l.level === LEVEL.warn).map((l) => l.headers), [['content-type', 'retry-after']])
+})
