@@ -75,8 +75,14 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   })
   // The app's own caches (Accept decisions, default bodies): made here, dropped with the app.
   const dispatcher: Dispatcher = {
-    registry, reporting, templates, internals: fastifyInternals(fastify), redaction, sources: new SourceFiles(process.cwd()),
-    negotiation: new Negotiation(), bodies: new DefaultBodies()
+    registry,
+    reporting,
+    templates,
+    internals: fastifyInternals(fastify),
+    redaction,
+    sources: new SourceFiles(process.cwd()),
+    negotiation: new Negotiation(),
+    bodies: new DefaultBodies()
   }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()

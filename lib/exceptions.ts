@@ -480,15 +480,15 @@ export type AbortOptions =
  * app.get('/admin', () => abort(401, undefined, { wwwAuthenticate: 'Basic realm="admin"' }))
  */
 export function abort (status: number | HTTPExceptionClass, description?: string, options?: AbortOptions): never {
-  const cls = typeof status === 'function' ? (status.prototype instanceof HTTPException ? status : undefined) : statusClasses.get(status)
-  if (cls === undefined) {
+  const ErrorClass = typeof status === 'function' ? (status.prototype instanceof HTTPException ? status : undefined) : statusClasses.get(status)
+  if (ErrorClass === undefined) {
     const shown = typeof status === 'function'
       ? status.name
       : typeof status === 'string' ? `"${status}" (a string: pass the number)` : String(status)
     throw new TypeError(`no HTTP error class for status ${shown}: abort takes a 4xx/5xx status that has a class, ` +
       'or an HTTPException subclass (class X extends HTTPException { static code = 599 })')
   }
-  throw new cls(description, options)
+  throw new ErrorClass(description, options)
 }
 
 /** A constructor of HTTP exceptions: one of ours or an application's subclass. */

@@ -196,4 +196,3 @@ export function normalizeOptions (
     notFoundHooks: registration.notFoundHooks as NotFoundHooks | undefined
   }
 }
-

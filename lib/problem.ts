@@ -187,6 +187,7 @@ function ownType (value: unknown, source: string, warnings: string[]): string | 
 /** A scheme (`javascript:`, `data:`) or a path: written as a URI, so a refusal deserves a warning. */
 const MEANT_AS_URI = /^\s*(?:[a-z][a-z\d+.-]*:|[/.])/i
 /** C0 and C1 control characters and DEL: never in a URI, and a sign of injected text. */
+// eslint-disable-next-line no-control-regex -- control characters are what the pattern refuses
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 /**
  * RFC 3986 §2's characters: unreserved, reserved and `%` of percent-encoding. No whitespace, no

@@ -241,4 +241,3 @@ function messageOf (value: unknown): string {
     return describe(value)
   }
 }
-

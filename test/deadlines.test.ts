@@ -51,6 +51,7 @@ t.test('an expiry that starts new work, or releases other late work, is handled 
   // Both deadlines pass before the first sweep that sees them; the first one's expiry releases the
   // second (the same request's work) and starts a third, which must still be watched.
   const third = new Promise<void>((resolve) => {
+    // eslint-disable-next-line prefer-const -- assigned after the first watch, which reads it later
     let second: ReturnType<typeof watch.watch> | undefined
     watch.watch(() => {
       expired.push('first')

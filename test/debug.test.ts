@@ -384,7 +384,7 @@ t.test('source excerpts: ±3 lines, long lines cut, lines out of range, big, mis
 })
 
 t.test('only the app\'s own files: inside its root, not node_modules, links resolved', async (t) => {
-  const dir = t.testdir({ 'real.js': 'inside', 'node_modules': { 'lib.js': 'a dependency' }, '.env': 'SECRET=hunter2' })
+  const dir = t.testdir({ 'real.js': 'inside', node_modules: { 'lib.js': 'a dependency' }, '.env': 'SECRET=hunter2' })
   symlinkSync('/etc/passwd', join(dir, 'passwd.js'))
   symlinkSync(join(dir, '.env'), join(dir, 'env.js'))
   mkdirSync(join(dir, 'linked'))

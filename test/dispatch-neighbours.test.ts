@@ -196,7 +196,7 @@ t.test('reporting follows the error, not the way the page was made', async (t) =
     await app.close()
   })
 
-  await t.test("a failing handler is reported as a 500 made of its own failure and of the error it handled", async (t) => {
+  await t.test('a failing handler is reported as a 500 made of its own failure and of the error it handled', async (t) => {
     const { reports, report } = collector()
     const { app } = await build({ report })
     const failure = new TypeError('template variable missing')
@@ -305,4 +305,24 @@ t.test('a single-valued header given as a list is refused with a warning; the re
   t.notOk('retry-after' in res.headers)
   t.same(res.headers['x-list'], ['a', 'b'], 'a list header that may repeat is kept')
   t.same(logs.filter((l) => l.level === LEVEL.warn).map((l) => l.headers), [['content-type', 'retry-after']])
+})
+
+t.test("a foreign error's WWW-Authenticate goes out on the app's own 401, never from an upstream's response", async (t) => {
+  const { app } = await build()
+  // An app's own 401 from a library (http-errors' shape): its challenge belongs to the answer.
+  app.get('/own', () => { throw createHttpError(401, 'Sign in', { headers: { 'WWW-Authenticate': 'Basic realm="app"' } }) })
+  // An HTTP client's error carrying the upstream's whole response headers.
+  const upstream = Object.assign(new Error('upstream said 401'), {
+    statusCode: 401,
+    headers: { date: 'Tue, 01 Dec 2026 10:00:00 GMT', 'content-type': 'text/html', 'set-cookie': 'upstream=1', 'www-authenticate': 'Basic realm="internal-billing"' }
+  })
+  app.get('/upstream', () => { throw upstream })
+  // A challenge on anything but a 401 is not the answer's either.
+  app.get('/forbidden', () => { throw createHttpError(403, 'No', { headers: { 'WWW-Authenticate': 'Basic realm="app"' } }) })
+  t.equal((await app.inject({ url: '/own', headers: API })).headers['www-authenticate'], 'Basic realm="app"')
+  const res = await app.inject({ url: '/upstream', headers: API })
+  t.equal(res.statusCode, 401)
+  t.notOk('www-authenticate' in res.headers, "the upstream's realm is not sent")
+  t.notOk('set-cookie' in res.headers, "nor the upstream's cookie")
+  t.notOk('www-authenticate' in (await app.inject({ url: '/forbidden', headers: API })).headers)
 })

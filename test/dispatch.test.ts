@@ -361,6 +361,7 @@ t.test('thrown non-errors', async (t) => {
   let original: unknown = 'unset'
   app.register(async (child) => {
     child.errorhandler(500)((error) => { original = (error as InternalServerError).originalError; return ['caught', 500] })
+    // eslint-disable-next-line no-throw-literal -- a thrown non-error is the case under test
     child.get('/caught', async () => { throw 'caught string' })
   })
   for (const name of Object.keys(values)) {
@@ -372,7 +373,7 @@ t.test('thrown non-errors', async (t) => {
   t.equal(original, 'caught string')
 })
 
-t.test("foreign errors flow through the same handlers by status", async (t) => {
+t.test('foreign errors flow through the same handlers by status', async (t) => {
   const { app } = await build()
   await app.register(sensible)
   const seen: string[] = []

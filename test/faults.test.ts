@@ -44,7 +44,6 @@ function errors (logs: LogLine[]): LogLine[] {
   return logs.filter((line) => line.level >= LEVEL.error)
 }
 
-
 /** Asserts the built-in JSON 500: generic text only. */
 function isGeneric500 (t: Test, res: { statusCode: number, json: () => any, body: string }, leak?: RegExp): void {
   t.equal(res.statusCode, 500)
@@ -357,6 +356,7 @@ t.test('reporters that fail', async (t) => {
     t.equal(errorClass(revoked.proxy), 'Unreadable')
     t.equal(errorMessage(messageGetter), '(unreadable message)')
     t.equal(errorMessage(revoked.proxy), '(unreadable message)', 'not even Object.prototype.toString can read a revoked Proxy')
+    // eslint-disable-next-line no-control-regex -- the NUL separator of the fingerprint is what is checked
     t.match(fingerprint(stackGetter), /^Error\u0000m\u0000$/)
     t.same(serializeError(stackGetter), { type: 'Error', message: 'm', unreadable: true })
   })

@@ -112,7 +112,6 @@ t.test('the cache gives every value its own answer (what it keeps in memory: tes
     t.equal(wrong, 0, 'answers stay right across clears')
     t.equal(choose(CHROME, 'negotiate'), 'html', 'a value evicted by a clear is parsed again')
   })
-
 })
 
 t.test('JSON dialects: every +json type the client names counts, at most 4 distinct ones, its most preferred', async (t) => {

@@ -151,7 +151,7 @@ t.test('debug', async (t) => {
   t.equal(refusal(t, () => contextOptions({ debug: true }, PRODUCTION), 'debug: true on production'),
     'invalid fastify-flask-errors option: debug: true is refused because NODE_ENV is "production": the debug page shows stacks, source lines and request headers, ' +
     'so it runs only where NODE_ENV is unset, "development" or "test" (any case, spaces ignored); use debug: \'force\' to turn it on anyway',
-  'the message says the rule and the override')
+    'the message says the rule and the override')
   t.same(contextOptions({ debug: 'force' }, PRODUCTION), { debug: true }, "'force' is accepted on production")
   t.same(contextOptions({ debug: 'force' }, DEV), { debug: true })
   t.same(contextOptions({ debug: false }, PRODUCTION), { debug: false })

@@ -351,6 +351,7 @@ t.test('unusable problem members: the problem still goes out, with a warning', a
   }
   class ThrowingString extends Error {
     statusCode = 422
+    // eslint-disable-next-line no-throw-literal -- a thrown non-error is the case under test
     toProblem (): Record<string, unknown> { throw 'a string' as unknown as Error }
   }
   class HostileMessage extends Error {

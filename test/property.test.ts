@@ -31,7 +31,6 @@ const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, seed })
 /** Every inject gets its own request id (Fastify reads it from this header), so log lines can be matched to it. */
 const ID_HEADER = 'x-case-id'
 
-
 /** What an injected response looks like to the checks. */
 interface Answer {
   status: number
@@ -71,6 +70,7 @@ const SECRET = 'SECRET-'
 /** Texts an attacker would try, mixed into arbitrary strings. */
 const NASTY = [
   '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "'", '"', '&amp;', '&', '<', '>',
+  // eslint-disable-next-line no-template-curly-in-string -- a template-looking string is hostile input, meant literally
   '</p><script>', '<!--', ']]>', '${x}', '{{x}}', '<%= x %>', '\u0000', '\r\n', '\n', '\t', '\u2028',
   '\ud800', '\udfff', '\udfff\ud800', '😀', 'é', '\u202e', ' at Object.<anonymous> (/app/server.js:1:1)'
 ]
@@ -107,8 +107,6 @@ function checkDefault (t: Checks, answer: Answer, html: boolean, status: number,
   }
   t.notMatch(answer.body, /property\.test\.ts|node_modules|node:internal/, 'no stack frame')
 }
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 // ---------------------------------------------------------------------------------------------
 // Thrown values
@@ -190,7 +188,6 @@ function materialise (value: unknown): unknown {
   return value
 }
 
-
 function buildError (spec: ErrorSpec): unknown {
   const message = SECRET + spec.text
   let error: Record<string, unknown>
@@ -202,6 +199,7 @@ function buildError (spec: ErrorSpec): unknown {
     case 'NullProto': error = Object.assign(Object.create(null) as Record<string, unknown>, { message })
   }
   // V8 formats the stack lazily, from name and message: format it now, before the fields change them.
+  // eslint-disable-next-line no-void -- reading the getter is the point: V8 formats the stack when it is first read
   void error.stack
   for (const [name, value] of Object.entries(spec.fields)) {
     if (value === GETTER) {

@@ -92,4 +92,3 @@ export async function startSmtp (t: { teardown: (fn: () => Promise<void>) => voi
     : new Promise((resolve) => waiters.push({ n, resolve }))
   return { port, mails, arrived }
 }
-

@@ -89,6 +89,7 @@ t.test('foreign errors: statusCode, status, both, and values that are not status
     [{ statusCode: NaN }, undefined, 'NaN'],
     [{ statusCode: 404.5 }, undefined, 'not an integer'],
     [{ statusCode: Infinity }, undefined, 'Infinity'],
+    // eslint-disable-next-line no-new-wrappers -- a boxed number is the case under test
     [{ status: new Number(404) }, undefined, 'a boxed number'],
     [{}, undefined, 'no status at all']
   ]

@@ -62,6 +62,7 @@ expectError(app.register(flaskErrors, { notFoundHooks: hook }))
 expectError(app.register(flaskErrors, { notFoundHooks: { onRequest: hook } }))
 expectError(app.register(flaskErrors, { report: 'admin@example.com' }))
 expectError(app.register(flaskErrors, { report: [1] }))
+// eslint-disable-next-line no-void -- the parameters exist only for their types
 expectError(app.register(flaskErrors, { report: (report: ErrorReport, extra: string) => { void report; void extra } }))
 expectError(app.register(flaskErrors, { reportWhen: 500 }))
 expectError(app.register(flaskErrors, { reportWhen: ['500'] }))

@@ -36,7 +36,9 @@ const reporter: Reporter = (report) => {
 }
 expectAssignable<Reporter>(async (report: ErrorReport) => { await Promise.resolve(report.count) })
 expectAssignable<Reporter>(() => {})
+// eslint-disable-next-line no-void -- the parameters exist only for their types
 expectNotAssignable<Reporter>((report: ErrorReport, extra: string) => { void report; void extra })
+// eslint-disable-next-line no-void -- the parameter exists only for its type
 expectNotAssignable<Reporter>((report: string) => { void report })
 expectError(new ErrorSnapshot(new Error('x')).type = 'changed')
 

@@ -112,7 +112,7 @@ t.test("relation: 'and' — the first verifier that fails answers 401; all passi
 
   const either = await server.inject({ url: '/either', headers: API })
   t.equal(either.statusCode, 401, "relation: 'or' with every verifier failing")
-  t.same(either.json(), { reason: 'No token either' }, "the last failure, as @fastify/auth passes it on")
+  t.same(either.json(), { reason: 'No token either' }, 'the last failure, as @fastify/auth passes it on')
   t.equal((await server.inject({ url: '/either', headers: { ...API, 'x-token': 'secret' } })).statusCode, 200, 'one passing verifier is enough')
 })
 

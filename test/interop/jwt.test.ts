@@ -83,7 +83,7 @@ t.test('README recipe: WWW-Authenticate: Bearer on every 401, invalid_token for 
 
   const own = await app.inject({ url: '/admin', headers: API })
   t.equal(own.statusCode, 401)
-  t.equal(own.headers['www-authenticate'], 'Basic realm="admin"', "an Unauthorized that carries its own challenge keeps it")
+  t.equal(own.headers['www-authenticate'], 'Basic realm="admin"', 'an Unauthorized that carries its own challenge keeps it')
   t.equal((await app.inject({ url: '/me', headers: { ...API, authorization: `Bearer ${token}` } })).statusCode, 200)
 })
 

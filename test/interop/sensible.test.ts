@@ -111,7 +111,7 @@ t.test('headers set before the error stay: Retry-After, reply.vary, reply.cacheC
   const thrown = await app.inject({ url: '/slow-thrown', headers: API })
   t.equal(thrown.statusCode, 429)
   t.equal(thrown.headers['retry-after'], '60', "Retry-After from the error's own headers")
-  t.equal(thrown.headers['x-upstream-secret'], undefined, "other headers of a foreign error are not copied (set them on the reply instead)")
+  t.equal(thrown.headers['x-upstream-secret'], undefined, 'other headers of a foreign error are not copied (set them on the reply instead)')
 
   const cached = await app.inject({ url: '/cached', headers: BROWSER })
   t.equal(cached.statusCode, 404)
