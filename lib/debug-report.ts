@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url'
 import type { FastifyRequest } from 'fastify'
 import { HTTPException, InternalServerError } from './exceptions.js'
-import { describe } from './log.js'
+import { MAX_CAUSES, causeChain, describe } from './describe.js'
 import type { ErrorView } from './pages.js'
 import type { Redaction } from './redact.js'
 import { PageSources } from './sources.js'
@@ -179,24 +179,12 @@ function readError (value: unknown, relation: DebugError['relation'], sources: F
   return { relation, type, message: describe(value), code: undefined, stack: '', frames: [], unparsed: false, httpException: false }
 }
 
-function causeOf (value: unknown): unknown {
-  try {
-    return value instanceof Error ? value.cause : undefined
-  } catch {
-    // A throwing `cause` getter ends the chain.
-    return undefined
-  }
-}
-
-/** `value` and its `cause` chain (bounded, cycles cut). */
+/** `value` and its `cause` chain (the one walk of describe.ts: bounded, cycles cut), up to MAX_CHAIN errors shown. */
 function chain (value: unknown, relation: 'error' | 'while handling', out: DebugError[], seen: Set<unknown>, sources: FrameSources): void {
-  let current = value
-  let first = true
-  while (current !== undefined && !seen.has(current) && out.length < MAX_CHAIN) {
-    seen.add(current)
-    out.push(readError(current, first ? relation : 'cause', sources))
-    first = false
-    current = causeOf(current)
+  const { links } = causeChain(value, MAX_CAUSES)
+  for (let i = 0; i < links.length && out.length < MAX_CHAIN && !seen.has(links[i]); i++) {
+    seen.add(links[i])
+    out.push(readError(links[i], i === 0 ? relation : 'cause', sources))
   }
 }
 

@@ -4,7 +4,7 @@
  * send, or why the value is no response. Sending, and the cases that never reach here (a handler that
  * sent the reply itself, an error passed through), are lib/dispatch.ts's.
  */
-import { describe } from './log.js'
+import { describe } from './describe.js'
 import { isPlainObject } from './thrown.js'
 
 /** A handler result as a response. */

@@ -10,10 +10,6 @@ import { describe, isError } from './describe.js'
 import type { Redaction } from './redact.js'
 import { readValidation } from './validation.js'
 
-// lib/describe.ts is the home of these two; they are re-exported here for the modules that still
-// import them from this file (dispatch, respond, interpret, problem, debug-report) until they import them from there.
-export { describe, isError }
-
 /** A pino level name or `'silent'`. */
 export type Level = LogLevel | 'silent'
 

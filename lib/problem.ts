@@ -18,7 +18,7 @@
  * - else `payload`: a plain object of members, as the Flask docs' `InvalidAPIUsage` carries.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { describe } from './log.js'
+import { describe } from './describe.js'
 import type { ErrorView } from './pages.js'
 import { isPlainObject } from './thrown.js'
 
