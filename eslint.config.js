@@ -12,5 +12,10 @@ export default [
       // they are not Node callbacks whose first argument reports a failure of the call itself.
       'n/handle-callback-err': 'off'
     }
+  },
+  {
+    // The library reads in one screen width.
+    files: ['index.ts', 'lib/**/*.ts'],
+    rules: { '@stylistic/max-len': ['error', { code: 140, ignoreUrls: true }] }
   }
 ]

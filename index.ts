@@ -116,12 +116,12 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
       return handler
     }
   })
-  fastify.decorate('register_error_handler', function registerErrorHandler (this: FastifyInstance, key: ErrorKey, handler: ErrorHandler<any>) {
+  // Flask's method, and its camelCase alias: one function under both names.
+  const registerErrorHandler = function registerErrorHandler (this: FastifyInstance, key: ErrorKey, handler: ErrorHandler<any>): void {
     register(this, normalizeKey(key), handler)
-  })
-  fastify.decorate('registerErrorHandler', function registerErrorHandler (this: FastifyInstance, key: ErrorKey, handler: ErrorHandler<any>) {
-    register(this, normalizeKey(key), handler)
-  })
+  }
+  fastify.decorate('register_error_handler', registerErrorHandler)
+  fastify.decorate('registerErrorHandler', registerErrorHandler)
   debugMode.decorateRoot(fastify)
   fastify.decorateReply('errorFormat', errorFormat)
   fastify.decorateReply(kAttempt, null)

@@ -480,7 +480,9 @@ export type AbortOptions =
  * app.get('/admin', () => abort(401, undefined, { wwwAuthenticate: 'Basic realm="admin"' }))
  */
 export function abort (status: number | HTTPExceptionClass, description?: string, options?: AbortOptions): never {
-  const ErrorClass = typeof status === 'function' ? (status.prototype instanceof HTTPException ? status : undefined) : statusClasses.get(status)
+  const ErrorClass = typeof status === 'function'
+    ? (status.prototype instanceof HTTPException ? status : undefined)
+    : statusClasses.get(status)
   if (ErrorClass === undefined) {
     const shown = typeof status === 'function'
       ? status.name

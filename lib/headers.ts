@@ -49,7 +49,11 @@ export const UNREADABLE = '(unreadable headers object)'
  * Reading is guarded: a getter that throws counts as an invalid value, and an object whose keys
  * cannot be listed is refused whole (reported as {@link UNREADABLE}).
  */
-export function applyHeaders (reply: FastifyReply, headers: Record<string, unknown>, only?: (names: readonly string[]) => (name: string) => boolean): string[] {
+export function applyHeaders (
+  reply: FastifyReply,
+  headers: Record<string, unknown>,
+  only?: (names: readonly string[]) => (name: string) => boolean
+): string[] {
   let names: string[]
   try {
     names = Object.keys(headers)

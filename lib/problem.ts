@@ -92,7 +92,8 @@ export function problemBody (view: ErrorView, error: unknown, log: WarnLogger): 
     } else if (typeof value === 'string' && (!URI_MEMBERS.has(key) || isSafeProblemUri(value))) {
       body[key] = value
     } else {
-      supplied.warnings.push(`"${key}" must be ${URI_MEMBERS.has(key) ? URI_RULE : 'a string'}, got ${describe(value)}; the default was kept`)
+      const rule = URI_MEMBERS.has(key) ? URI_RULE : 'a string'
+      supplied.warnings.push(`"${key}" must be ${rule}, got ${describe(value)}; the default was kept`)
     }
   }
   addPluginMembers(body, view)
@@ -106,7 +107,8 @@ export function problemBody (view: ErrorView, error: unknown, log: WarnLogger): 
     text = JSON.stringify(plain)
   }
   if (supplied.warnings.length > 0) {
-    log.warn({ problemWarnings: supplied.warnings }, `problem details of a ${view.status} response: the error's own members were partly unusable`)
+    log.warn({ problemWarnings: supplied.warnings },
+      `problem details of a ${view.status} response: the error's own members were partly unusable`)
   }
   return text
 }
@@ -180,7 +182,9 @@ function messageOf (failure: unknown): string {
 function ownType (value: unknown, source: string, warnings: string[]): string | undefined {
   if (typeof value !== 'string') return undefined
   if (isSafeProblemUri(value)) return value
-  if (MEANT_AS_URI.test(value) || CONTROL.test(value)) warnings.push(`${source} must be ${URI_RULE}, got ${describe(value)}; it was not used`)
+  if (MEANT_AS_URI.test(value) || CONTROL.test(value)) {
+    warnings.push(`${source} must be ${URI_RULE}, got ${describe(value)}; it was not used`)
+  }
   return undefined
 }
 
@@ -227,9 +231,11 @@ export function validationErrors (validation: ErrorView['validation'], context: 
 }
 
 function fieldError (item: Readonly<Record<string, unknown>>, base: string): ProblemFieldError {
-  const path = typeof item.instancePath === 'string' && (item.instancePath === '' || item.instancePath.startsWith('/')) ? item.instancePath : ''
+  const instancePath = item.instancePath
+  const path = typeof instancePath === 'string' && (instancePath === '' || instancePath.startsWith('/')) ? instancePath : ''
   const params = isPlainObject(item.params) ? item.params : {}
-  const property = [params.missingProperty, params.additionalProperty, params.propertyName].find((name) => typeof name === 'string') as string | undefined
+  const named = [params.missingProperty, params.additionalProperty, params.propertyName]
+  const property = named.find((name) => typeof name === 'string') as string | undefined
   const pointer = base + path + (property === undefined ? '' : `/${escapeToken(property)}`)
   const keyword = typeof item.keyword === 'string' ? item.keyword : undefined
   const error: ProblemFieldError = {

@@ -65,13 +65,19 @@ const AUTH_HEADERS = new Set(['authorization', 'proxy-authorization'])
  * `x-session-id`, `x-hub-signature`, `x-jwt-assertion`… `auth(?!or)` spares `:authority` (the host)
  * while `authoriz` still catches `x-forwarded-authorization`.
  */
-const SECRET_HEADER = /token|secret|passw(?:or)?d|api-?key|access-?key|private-?key|session|auth(?!or)|authoriz|cookie|credential|signature|jwt/i
+const SECRET_HEADER = new RegExp([
+  'token', 'secret', 'passw(?:or)?d', 'api-?key', 'access-?key', 'private-?key', 'session', 'auth(?!or)', 'authoriz', 'cookie',
+  'credential', 'signature', 'jwt'
+].join('|'), 'i')
 
 /**
  * Query parameter names that by convention carry secrets: `access_token`, `client_secret`,
  * `password`, `api_key`, `X-Amz-Signature`, `sessionid`… `auth(?!or)` spares a blog's `?author=`.
  */
-const SECRET_QUERY = /token|secret|passw(?:or)?d|pwd|api[-_]?key|access[-_]?key|private[-_]?key|session|auth(?!or)|authoriz|credential|signature|jwt/i
+const SECRET_QUERY = new RegExp([
+  'token', 'secret', 'passw(?:or)?d', 'pwd', 'api[-_]?key', 'access[-_]?key', 'private[-_]?key', 'session', 'auth(?!or)', 'authoriz',
+  'credential', 'signature', 'jwt'
+].join('|'), 'i')
 
 /**
  * Whole query parameter names that carry secrets but are too short to match by pattern: Google's

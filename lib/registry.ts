@@ -52,7 +52,9 @@ export function normalizeKey (key: unknown): NormalizedKey {
   if (typeof key === 'function') return classKey(key)
   if (typeof key === 'object' && key !== null) {
     const name = (key as { constructor?: { name?: unknown } }).constructor?.name
-    throw new FFE_INVALID_KEY(`an instance${typeof name === 'string' ? ` of ${name}` : ''}: register the class itself, e.g. errorhandler(${typeof name === 'string' ? name : 'MyError'})`)
+    const named = typeof name === 'string'
+    throw new FFE_INVALID_KEY(`an instance${named ? ` of ${name}` : ''}: register the class itself, ` +
+      `e.g. errorhandler(${named ? name : 'MyError'})`)
   }
   throw new FFE_INVALID_KEY(`${String(key)} (${typeof key}): use an HTTP error status (400–599), an error class or an error code string`)
 }
@@ -62,7 +64,8 @@ function statusKey (status: number): NormalizedKey {
     throw new FFE_INVALID_KEY(`status ${status}: only HTTP error statuses 400–599 have handlers`)
   }
   if (!statusClasses.has(status)) {
-    throw new FFE_INVALID_KEY(`status ${status}: it has no class; declare one (class MyError extends HTTPException { static code = ${status} }) and register that class`)
+    throw new FFE_INVALID_KEY(`status ${status}: it has no class; ` +
+      `declare one (class MyError extends HTTPException { static code = ${status} }) and register that class`)
   }
   return { kind: 'status', status }
 }
@@ -99,12 +102,14 @@ const NEVER_MATCHED = new Map<unknown, string>([
 
 function classKey (cls: Function): NormalizedKey {
   if (cls === Object) {
-    throw new FFE_INVALID_KEY('Object: no thrown value is looked up by Object (the lookup walks the classes below it), so this handler would never run; ' +
-      'to handle everything, register Error (every error object) and 500 (thrown primitives and plain objects become a 500 whose originalError is the value)')
+    throw new FFE_INVALID_KEY('Object: no thrown value is looked up by Object (the lookup walks the classes below it), ' +
+      'so this handler would never run; to handle everything, register Error (every error object) and 500 ' +
+      '(thrown primitives and plain objects become a 500 whose originalError is the value)')
   }
   const primitive = NEVER_MATCHED.get(cls)
   if (primitive !== undefined) {
-    throw new FFE_INVALID_KEY(`${cls.name}: ${primitive} is a primitive, not an instance of ${cls.name}, so this handler would never run; ` +
+    throw new FFE_INVALID_KEY(`${cls.name}: ${primitive} is a primitive, not an instance of ${cls.name}, ` +
+      'so this handler would never run; ' +
       'thrown primitives become a 500 whose originalError is the value: register 500 (or Error) and read error.originalError')
   }
   if (cls === HTTPException) return { kind: 'generic', which: 'HTTPException' }
@@ -114,7 +119,8 @@ function classKey (cls: Function): NormalizedKey {
   // for `MyError.bind(null)`), turning it into a phase-1 handler for every error.
   const prototype = Object.hasOwn(cls, 'prototype') ? (cls as { prototype?: unknown }).prototype : undefined
   if (typeof prototype !== 'object' || prototype === null) {
-    throw new FFE_INVALID_KEY(`${cls.name === '' ? 'an anonymous function' : cls.name} without a prototype: pass an error class (class MyError extends Error {}), not an arrow function`)
+    const what = cls.name === '' ? 'an anonymous function' : cls.name
+    throw new FFE_INVALID_KEY(`${what} without a prototype: pass an error class (class MyError extends Error {}), not an arrow function`)
   }
   return { kind: 'class', prototype, name: cls.name === '' ? '<anonymous class>' : cls.name }
 }

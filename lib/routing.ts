@@ -203,7 +203,8 @@ export class PrefixOwners {
     const owner = this.#owners.get(prefix)
     if (owner === instance) return
     if (owner !== undefined) {
-      instance.log.warn(`prefix "${prefix}": routing 404/405s are owned by the context "${owner.pluginName}"; the ${what} handler of "${instance.pluginName}" only sees errors its own routes throw`)
+      instance.log.warn(`prefix "${prefix}": routing 404/405s are owned by the context "${owner.pluginName}"; ` +
+        `the ${what} handler of "${instance.pluginName}" only sees errors its own routes throw`)
       return
     }
     if (this.ready) throw new FFE_ROUTING_CLAIM_TOO_LATE(what)
@@ -219,7 +220,10 @@ export class PrefixOwners {
   warnUnowned (instance: FastifyInstance, what: string): void {
     if (this.#owners.get('') === instance || this.#warned.has(instance)) return
     this.#warned.add(instance)
-    instance.log.warn(`the ${what} handler of the context "${instance.pluginName}" can own no routing 404/405s: the context has no prefix, so unknown URLs and wrong methods are answered by the root's handlers, and this one only sees the errors its own routes throw; give the plugin a prefix (app.register(plugin, { prefix: '/blog' })) or register the handler at the root`)
+    instance.log.warn(`the ${what} handler of the context "${instance.pluginName}" can own no routing 404/405s: ` +
+      'the context has no prefix, so unknown URLs and wrong methods are answered by the root\'s handlers, ' +
+      'and this one only sees the errors its own routes throw; ' +
+      'give the plugin a prefix (app.register(plugin, { prefix: \'/blog\' })) or register the handler at the root')
   }
 
   /**
@@ -231,13 +235,19 @@ export class PrefixOwners {
    */
   setHooks (instance: FastifyInstance, hooks: NotFoundHooks): void {
     if (this.#owners.get('') === instance) {
-      throw new FFE_INVALID_OPTION('notFoundHooks of the root can only be given where the plugin is first registered: its not-found handler is installed then')
+      throw new FFE_INVALID_OPTION('notFoundHooks of the root can only be given where the plugin is first registered: ' +
+        'its not-found handler is installed then')
     }
     if (this.#owners.size > 0 && instance.prefix === '') {
-      throw new FFE_INVALID_OPTION(`notFoundHooks in the context "${instance.pluginName}", which has no prefix, would run for no request (only the root and prefixed contexts answer routing 404/405s); give them where the plugin is first registered, or in a context registered with a prefix`)
+      throw new FFE_INVALID_OPTION(`notFoundHooks in the context "${instance.pluginName}", which has no prefix, would run for no request ` +
+        '(only the root and prefixed contexts answer routing 404/405s); ' +
+        'give them where the plugin is first registered, or in a context registered with a prefix')
     }
     if (this.#owners.get(instance.prefix) === instance) {
-      throw new FFE_INVALID_OPTION(`notFoundHooks in the context "${instance.pluginName}" came after it claimed the prefix "${instance.prefix}" (a 404/405 handler registered before the plugin): register the plugin with notFoundHooks first, awaited (await child.register(flaskErrors, { notFoundHooks })), then the handlers`)
+      throw new FFE_INVALID_OPTION(`notFoundHooks in the context "${instance.pluginName}" ` +
+        `came after it claimed the prefix "${instance.prefix}" ` +
+        '(a 404/405 handler registered before the plugin): register the plugin with notFoundHooks first, ' +
+        'awaited (await child.register(flaskErrors, { notFoundHooks })), then the handlers')
     }
     this.#hooks.set(instance, hooks)
   }

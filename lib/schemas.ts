@@ -79,7 +79,10 @@ export const problemSchema = {
         type: 'object',
         required: ['pointer', 'detail'],
         properties: {
-          pointer: { type: 'string', description: 'JSON pointer (URI fragment form) into { body, querystring, params, headers }, e.g. #/body/name' },
+          pointer: {
+            type: 'string',
+            description: 'JSON pointer (URI fragment form) into { body, querystring, params, headers }, e.g. #/body/name'
+          },
           detail: { type: 'string' },
           keyword: { type: 'string', description: 'JSON Schema keyword that failed' }
         },

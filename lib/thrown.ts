@@ -42,7 +42,8 @@ export function readThrown (value: unknown): ThrownFacts {
       // `code` is readonly only to TypeScript: JavaScript that sets `e.code = 'E_USER'` (Node's habit)
       // or `e.code = 200` must not make the status a string or a success; `statusCode` is the fallback.
       const status = httpStatus(value.code) ?? httpStatus(value.statusCode)
-      return { status, code: undefined, causeCode: undefined, prototypes, publicMessage: typeof description === 'string' ? description : undefined }
+      const publicMessage = typeof description === 'string' ? description : undefined
+      return { status, code: undefined, causeCode: undefined, prototypes, publicMessage }
     }
     const record = value as Record<string, unknown>
     const code = record.code
