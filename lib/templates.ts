@@ -10,9 +10,11 @@
  * the built-in page.
  */
 import { readdirSync } from 'node:fs'
-import { resolve, sep } from 'node:path'
+import { resolve } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify'
 import { DeadlineWatch } from './deadlines.js'
+import { findViewRoot } from './internals.js'
+import type { ViewFunction, ViewRoot } from './internals.js'
 import { FFE_TEMPLATES_NOT_FOUND } from './errors.js'
 import type { ContextOptions } from './options.js'
 import type { ErrorView } from './pages.js'
@@ -41,42 +43,6 @@ export interface TemplateSet {
 /** The page for `status` in `set`: exact, then the series (`4xx`/`5xx`), then the generic one, as the README lists them. */
 export function templateFor (set: TemplateSet, status: number): string | undefined {
   return set.exact.get(status) ?? (status >= 500 ? set.server : set.client) ?? set.generic
-}
-
-/** The view root and the engine's file extension, as `@fastify/view` resolves them. */
-interface ViewRoot {
-  readonly dir: string
-  readonly ext: string
-}
-
-type ViewFunction = (page: string, data?: object) => Promise<unknown>
-
-const PROBE = '__fastify_flask_errors_probe__'
-
-/**
- * `@fastify/view` keeps its root and extension in a closure and exposes neither. It does say where it
- * looked when a page is missing: rendering a page that cannot exist fails with Node's ENOENT error,
- * whose `path` is `<root>/<page><extension>` — the same join the real pages go through. That works
- * for the engines that read files themselves (ejs, handlebars, mustache, squirrelly); for the others
- * the root stays unknown and templates are off (loudly, if the app asked for them).
- */
-async function findViewRoot (view: ViewFunction): Promise<ViewRoot | undefined> {
-  try {
-    await view(`${PROBE}/${PROBE}`)
-  } catch (error) {
-    return rootFromMissingPage(error)
-  }
-  // The probe page rendered: this `view` is not @fastify/view reading files under a root.
-  return undefined
-}
-
-function rootFromMissingPage (error: unknown): ViewRoot | undefined {
-  const { code, path } = (error ?? {}) as { code?: unknown, path?: unknown }
-  if (code !== 'ENOENT' || typeof path !== 'string') return undefined
-  const marker = `${PROBE}${sep}${PROBE}`
-  const at = path.lastIndexOf(marker)
-  if (at === -1) return undefined
-  return { dir: path.slice(0, at), ext: path.slice(at + marker.length) }
 }
 
 const STATUS_FILE = /^[45]\d\d$/

@@ -2,10 +2,14 @@
  * lib/internals.ts: the one place the plugin reads Fastify's private state. The first test checks the
  * Fastify facts themselves on the installed version, so a Fastify release that moves them fails here,
  * loudly, before users see a second error reach the wrong handler. The others are the promises those
- * facts keep: onError hooks run once per request, and an app's own error handler runs once.
+ * facts keep: onError hooks run once per request, and an app's own error handler runs once. The last
+ * two check @fastify/view's fact the same way: where it looked for a missing page.
  */
 import t from 'tap'
 import Fastify from 'fastify'
+import view from '@fastify/view'
+import ejs from 'ejs'
+import { join } from 'node:path'
 import type { FastifyReply } from 'fastify'
 import flaskErrors from '../index.js'
 import { API, build } from './helpers.js'
@@ -83,5 +87,29 @@ t.test("an app's own error handler in front of the plugin runs once, whatever fa
   t.equal(response.statusCode, 500)
   t.equal(response.json().message, 'Something went wrong on our side.')
   t.equal(own, 1, "the app's own handler ran once")
+  await app.close()
+})
+
+t.test('@fastify/view still says where it looked for a missing page: the root and the extension', async (t) => {
+  // findViewRoot (lib/internals.ts) reads the view root from this error; if a release of
+  // @fastify/view words it differently, convention templates would silently be off.
+  const root = t.testdir({ 'page.ejs': 'hello' })
+  const app = Fastify()
+  await app.register(view, { engine: { ejs }, root })
+  await app.ready()
+  t.equal(await app.view('page'), 'hello', 'pages render from the root, with the engine\'s extension')
+  const missing = await app.view('no/such/page').then(() => undefined, (error: unknown) => error) as { code?: unknown, path?: unknown }
+  t.equal(missing.code, 'ENOENT', 'a missing page fails with ENOENT')
+  t.equal(missing.path, join(root, 'no', 'such', 'page.ejs'), 'whose path is <root>/<page><extension>')
+  await app.close()
+})
+
+t.test('the plugin finds the view root that way: convention templates are served', async (t) => {
+  const root = t.testdir({ errors: { '404.ejs': '<h1>Our <%= status %> page</h1>' } })
+  const app = Fastify()
+  await app.register(view, { engine: { ejs }, root })
+  await app.register(flaskErrors)
+  app.get('/gone', (request, reply) => reply.abort(404))
+  t.equal((await app.inject({ url: '/gone', headers: { accept: 'text/html' } })).body, '<h1>Our 404 page</h1>')
   await app.close()
 })
