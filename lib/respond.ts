@@ -18,7 +18,7 @@ import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhra
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
-import { foreignHeaders, isPlainObject } from './thrown.js'
+import { errorHeaders } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
 import { isPreview } from './preview.js'
 import { templateContext } from './templates.js'
@@ -54,7 +54,8 @@ function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts
     return
   }
   const ours = error instanceof HTTPException
-  const headers = ours ? ownHeaders(error) : facts.status === undefined ? undefined : foreignHeaders(error)
+  // Ours always carry their own; a foreign error's are read only when it has a status (else it is a 500).
+  const headers = ours || facts.status !== undefined ? errorHeaders(error) : undefined
   if (headers === undefined) return
   // After a handler ran (pass-through), a header it set wins over the error's, as for any other result.
   const refused = applyHeaders(reply, headers, (names) => {
@@ -63,20 +64,6 @@ function carryErrorHeaders (attempt: Attempt, error: unknown, facts: ThrownFacts
   })
   if (refused.length > 0) {
     attempt.request.log.warn({ headers: refused }, 'dropped error headers with invalid names or values')
-  }
-}
-
-/**
- * Our exception's `headers`, read safely: a getter that throws (a subclass's) is dropped with a
- * warning in the log, like an invalid header, and the response still goes out.
- */
-function ownHeaders (error: HTTPException): Record<string, unknown> | undefined {
-  try {
-    const headers = error.headers as unknown
-    return isPlainObject(headers) ? headers : undefined
-  } catch {
-    // The getter threw: the error carries no usable headers.
-    return undefined
   }
 }
 
@@ -132,7 +119,8 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
           request.log.warn(`${redaction.line(request)}: ${late}`)
           return
         }
-        reply.header('content-type', HTML).header('x-content-type-options', 'nosniff')
+        // `nosniff` is already on the reply (prepare, as on every error response).
+        reply.header('content-type', HTML)
         deliver(attempt, view.status, html)
       } else if (movedOn()) {
         logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`, redaction)

@@ -101,10 +101,10 @@ function prototypeChain (value: object): object[] {
 }
 
 /**
- * A foreign error's own headers (`http-errors` puts `Allow` or `Retry-After` there), read safely.
- * Only plain objects count; validation of names and values happens where headers are applied.
+ * An error's own headers (ours, or `http-errors`' `Allow` / `Retry-After`), read safely: a getter
+ * that throws means none. Only plain objects count; names and values are validated where applied.
  */
-export function foreignHeaders (value: unknown): Record<string, unknown> | undefined {
+export function errorHeaders (value: unknown): Record<string, unknown> | undefined {
   try {
     const headers = (value as { headers?: unknown }).headers
     return isPlainObject(headers) ? headers : undefined

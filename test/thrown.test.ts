@@ -5,7 +5,7 @@
 import t from 'tap'
 import createHttpError from 'http-errors'
 import { HTTPException, NotFound, InternalServerError, ServiceUnavailable } from '../lib/exceptions.js'
-import { readThrown, httpStatus, foreignHeaders, isPlainObject } from '../lib/thrown.js'
+import { readThrown, httpStatus, errorHeaders, isPlainObject } from '../lib/thrown.js'
 import type { ThrownFacts } from '../lib/thrown.js'
 
 const NOTHING: ThrownFacts = { status: undefined, code: undefined, causeCode: undefined, prototypes: [], publicMessage: undefined }
@@ -211,22 +211,22 @@ t.test('httpStatus', async (t) => {
   }
 })
 
-t.test('foreignHeaders', async (t) => {
+t.test('errorHeaders', async (t) => {
   const headers = { Allow: 'GET', 'Retry-After': 5 }
-  t.equal(foreignHeaders(foreign({ headers })), headers, 'a plain object is returned as is (validated where applied)')
+  t.equal(errorHeaders(foreign({ headers })), headers, 'a plain object is returned as is (validated where applied)')
   const bare = Object.assign(Object.create(null) as Record<string, unknown>, { Allow: 'GET' })
-  t.equal(foreignHeaders({ headers: bare }), bare)
+  t.equal(errorHeaders({ headers: bare }), bare)
   t.equal(createHttpError(405, { headers: { Allow: 'GET' } }).headers?.Allow, 'GET')
-  t.same(foreignHeaders(createHttpError(405, { headers: { Allow: 'GET' } })), { Allow: 'GET' })
+  t.same(errorHeaders(createHttpError(405, { headers: { Allow: 'GET' } })), { Allow: 'GET' })
   const notPlain: Array<[unknown, string]> = [
     [new Map([['Allow', 'GET']]), 'a Map'], [[['Allow', 'GET']], 'an array'], [new (class Headers {})(), 'a class instance'],
     ['Allow: GET', 'a string'], [5, 'a number'], [null, 'null'], [undefined, 'undefined'], [revoked(), 'a revoked Proxy']
   ]
-  for (const [value, label] of notPlain) t.equal(foreignHeaders({ headers: value }), undefined, `headers: ${label}`)
-  t.equal(foreignHeaders(foreign({})), undefined, 'no headers')
-  t.equal(foreignHeaders(Object.defineProperty({}, 'headers', { get () { throw new Error('getter') } })), undefined, 'a throwing getter')
-  t.equal(foreignHeaders(revoked()), undefined, 'a revoked Proxy')
-  for (const value of [null, undefined, 'string', 404]) t.equal(foreignHeaders(value), undefined, String(value))
+  for (const [value, label] of notPlain) t.equal(errorHeaders({ headers: value }), undefined, `headers: ${label}`)
+  t.equal(errorHeaders(foreign({})), undefined, 'no headers')
+  t.equal(errorHeaders(Object.defineProperty({}, 'headers', { get () { throw new Error('getter') } })), undefined, 'a throwing getter')
+  t.equal(errorHeaders(revoked()), undefined, 'a revoked Proxy')
+  for (const value of [null, undefined, 'string', 404]) t.equal(errorHeaders(value), undefined, String(value))
 })
 
 t.test('isPlainObject', async (t) => {
