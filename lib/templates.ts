@@ -22,12 +22,6 @@ import type { Registry } from './registry.js'
 
 // The preview route's home, as lib/respond.ts imports it from here.
 
-/**
- * How long a template may take to render before the built-in page is sent instead. ejs renders
- * synchronously, but an `async: true` template can await anything; an error page must not hang.
- */
-const TEMPLATE_TIMEOUT_MS = 3000
-
 /** The templates found in one folder: page names as `reply.viewAsync` takes them. */
 export interface TemplateSet {
   /** `<folder>/<status>` pages by status. */
@@ -99,8 +93,12 @@ export class Templates {
   /** This app's renders in flight, cut off at its limit: one app's slow templates are not another's. */
   readonly #renders: DeadlineWatch
 
-  /** `timeoutMs`: how long one of the app's templates may take to render, 3 s unless given. */
-  constructor (timeoutMs: number = TEMPLATE_TIMEOUT_MS) {
+  /**
+   * `timeoutMs`: how long one of the app's templates may take to render (the `templateTimeout`
+   * option, whose default is in the option table): an `async: true` template can await anything, and
+   * an error page must not hang.
+   */
+  constructor (timeoutMs: number) {
     this.#renders = new DeadlineWatch(timeoutMs)
   }
 

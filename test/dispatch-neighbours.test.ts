@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib'
 import createHttpError from 'http-errors'
 import view from '@fastify/view'
 import ejs from 'ejs'
-import { Gone, InternalServerError, NotFound, type HandlerResult } from '../index.js'
+import flaskErrors, { Gone, InternalServerError, NotFound, type HandlerResult } from '../index.js'
 import type { ErrorReport } from '../index.js'
 import { build, API, BROWSER, LEVEL, within } from './helpers.js'
 
@@ -34,7 +34,7 @@ t.test('Vary: another plugin\'s fields are kept and Accept is appended once', as
   app.get('/list', (request, reply) => { reply.header('vary', ['Origin', 'Cookie']); reply.abort(404) })
   app.get('/list-with-accept', (request, reply) => { reply.header('vary', ['Origin', 'Accept']); reply.abort(404) })
   app.register(async (api) => {
-    await api.register((await import('../index.js')).default, { format: 'json' })
+    await api.register(flaskErrors, { format: 'json' })
     api.get('/origin', (request, reply) => { reply.header('vary', 'Origin'); reply.abort(404) })
   }, { prefix: '/api' })
   for (const headers of [API, BROWSER]) {
