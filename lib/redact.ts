@@ -13,6 +13,10 @@
  *   `?code=`, signed URLs' `?sig=` / `X-Amz-Signature`): the value goes, the name stays.
  * - Log lines carry the URL cut at `MAX_LOG_URL` characters with a marker: a 10 KB URL is a client's
  *   doing, and must not make every error line 10 KB.
+ * - Fields of a report's context (`reportContext`, `error.context()`) whose names suggest a secret
+ *   (`password`, `accessToken`, `apiKey`, `sessionId`, `cookie`…), at any depth: the value goes, the
+ *   name stays. The same patterns as query parameters (an app names its fields as it names its
+ *   parameters), plus `cookie` and `passphrase`, plus every name the app gave for headers and the query.
  *
  * Names the application adds (`redact: { headers, query }`) come on top of these defaults, which
  * cannot be switched off: a configuration mistake must never unmask `authorization`.
@@ -54,6 +58,8 @@ export interface Redaction {
   logUrl: (url: string) => string
   /** `GET /path?token=[masked]`: the request as log messages name it. */
   line: (request: RequestLike) => string
+  /** Whether a report context field named `name` (at any depth) holds a secret: its value is then shown as `MASK`. */
+  secretField: (name: string) => boolean
 }
 
 /** Headers that carry credentials under their standard names (RFC 6265 cookies, RFC 9110 §11 auth). */
@@ -85,6 +91,13 @@ const SECRET_QUERY = new RegExp([
  * tokens), `?sid=`, `?pass=`.
  */
 const SECRET_QUERY_NAMES = ['key', 'sig', 'code', 'sid', 'pass']
+
+/**
+ * Whole field names of a report context that carry secrets but are too short to match by pattern: the
+ * query's list without `code`, which in an application's own data is far more often an error, product
+ * or country code than OAuth's one-time authorization code (that one travels in the query string).
+ */
+const SECRET_FIELD_NAMES = SECRET_QUERY_NAMES.filter((name) => name !== 'code')
 
 /** An auth scheme worth keeping: an RFC 9110 token of reasonable length (Basic, Bearer, Digest, AWS4-HMAC-SHA256). */
 const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/
@@ -164,6 +177,7 @@ function bounded (text: string, max: number): string {
 export function createRedaction (options: RedactOptions = {}): Redaction {
   const headerNames = matcher([...COOKIE_HEADERS, ...AUTH_HEADERS], [SECRET_HEADER], options.headers)
   const queryNames = matcher(SECRET_QUERY_NAMES, [SECRET_QUERY], options.query)
+  const fieldNames = matcher(SECRET_FIELD_NAMES, [SECRET_QUERY, /cookie|passphrase/i], [...options.headers ?? [], ...options.query ?? []])
 
   function header (name: string, value: string): string {
     const lower = name.toLowerCase()
@@ -203,5 +217,9 @@ export function createRedaction (options: RedactOptions = {}): Redaction {
     return `${request.method} ${logUrl(request.url)}`
   }
 
-  return { header, headers, url, logUrl, line }
+  function secretField (name: string): boolean {
+    return matches(fieldNames, name)
+  }
+
+  return { header, headers, url, logUrl, line, secretField }
 }

@@ -49,7 +49,7 @@ export class ErrorSnapshot extends Error {
  * 900 KB message would hold the 900 KB), so the kept text is copied through a buffer, code unit for
  * code unit (UTF-16), which makes a flat string that owns its characters.
  */
-function cut (text: string, max: number): string {
+export function cut (text: string, max: number): string {
   const kept = text.length <= max ? text : `${text.slice(0, max)}…[${text.length - max} more characters]`
   return Buffer.from(kept, 'utf16le').toString('utf16le')
 }
