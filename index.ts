@@ -29,6 +29,8 @@ import { createRedaction } from './lib/redact.js'
 import { addErrorSchemas } from './lib/schemas.js'
 import { MethodIndex, PrefixOwners } from './lib/routing.js'
 import { Templates } from './lib/templates.js'
+import { loadTracing } from './lib/trace.js'
+import { errorChannel } from './lib/outcome.js'
 import { addPreviewRoute } from './lib/preview.js'
 import type { NotFoundHandler } from './lib/routing.js'
 import type { ErrorHandler, ErrorKey } from './types/augment.js'
@@ -70,6 +72,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
   const redaction = createRedaction(given.app.redact)
   const reporting = createReporting(given.app, fastify.log, redaction)
   const templates = new Templates(given.app.templateTimeout)
+  const tracing = await loadTracing(given.app.openTelemetry, (message) => { fastify.log.warn(message) })
   fastify.setErrorHandler(function flaskErrorHandler (error: unknown, request: FastifyRequest, reply: FastifyReply) {
     dispatch(dispatcher, request.server, error, request, reply)
   })
@@ -82,7 +85,9 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     redaction,
     sources: new SourceFiles(process.cwd()),
     negotiation: new Negotiation(),
-    bodies: new DefaultBodies()
+    bodies: new DefaultBodies(),
+    tracing,
+    channel: errorChannel()
   }
   const methods = new MethodIndex(fastify.supportedMethods)
   const owners = new PrefixOwners()
@@ -225,6 +230,8 @@ export {
   FFE_INVALID_OPTION, FFE_NOT_FOUND_HANDLER_TAKEN, FFE_ROUTING_CLAIM_TOO_LATE, FFE_TEMPLATES_NOT_FOUND
 } from './lib/errors.js'
 export type { TemplateContext } from './lib/templates.js'
+export { ERROR_CHANNEL } from './lib/outcome.js'
+export type { ErrorMessage } from './lib/outcome.js'
 export type { FlaskErrorsOptions, NotFoundHooks } from './lib/options.js'
 export type { FormatPolicy, Representation } from './lib/negotiate.js'
 export type { RedactOptions } from './lib/redact.js'

@@ -14,6 +14,8 @@ import type { Reporting } from './report.js'
 import type { RoutingMiss } from './routing.js'
 import type { SourceFiles } from './sources.js'
 import type { Templates } from './templates.js'
+import type { TraceRef, Tracing } from './trace.js'
+import type { errorChannel } from './outcome.js'
 
 /** What the dispatcher needs from the plugin, built once at registration. */
 export interface Dispatcher {
@@ -31,6 +33,10 @@ export interface Dispatcher {
   readonly negotiation: Negotiation
   /** The app's default bodies, with the parts that repeat cached per message. */
   readonly bodies: DefaultBodies
+  /** OpenTelemetry, when `@opentelemetry/api` is installed and not switched off (lib/trace.ts). */
+  readonly tracing: Tracing | null
+  /** The `fastify-flask-errors:error` diagnostics channel (lib/outcome.ts). */
+  readonly channel: ReturnType<typeof errorChannel>
 }
 
 /**
@@ -54,6 +60,8 @@ export class Attempt {
   sentBy: HandlerEntry | undefined = undefined
   /** How many handlers (or default responses) failed: each failure starts a new turn of the attempt. */
   failures = 0
+  /** The request's span and trace id, when tracing is on and a span is active: found once, used by every response and report. */
+  readonly trace: TraceRef | undefined
 
   constructor (
     readonly dispatcher: Dispatcher,
@@ -68,6 +76,7 @@ export class Attempt {
   ) {
     this.original = error
     this.reported = error
+    this.trace = dispatcher.tracing?.find(request)
   }
 
   /**

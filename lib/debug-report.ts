@@ -69,6 +69,8 @@ export interface DebugReport {
   /** The reason phrase. */
   readonly name: string
   readonly requestId: string
+  /** The trace id of the request's span, when one is active. */
+  readonly traceId?: string
   readonly errors: readonly DebugError[]
   readonly request: DebugRequest
   /** Some frames' source was left out: the page's budget of source (`MAX_PAGE_SOURCE_CHARS`) was used up. */
@@ -224,5 +226,7 @@ export function debugReport (
   const page = new PageSources(sources)
   const errors = errorChain(error, page)
   const summary = requestSummary(request, redaction)
-  return { status: view.status, name: view.name, requestId: view.requestId, errors, request: summary, sourceCut: page.cut }
+  return {
+    status: view.status, name: view.name, requestId: view.requestId, traceId: view.traceId, errors, request: summary, sourceCut: page.cut
+  }
 }

@@ -78,7 +78,7 @@ export class DebugMode {
  */
 export function debugJson (report: DebugReport): string {
   const first = report.errors[0]
-  return errorJson(bareFields(report.status, report.name, first.message, report.requestId), {
+  return errorJson(bareFields(report.status, report.name, first.message, report.requestId, report.traceId), {
     errors: report.errors.map((e) => ({
       relation: e.relation,
       type: e.type,

@@ -17,7 +17,7 @@ import { isError } from './describe.js'
 import { logError, logFailure } from './log.js'
 import { findHandler } from './registry.js'
 import type { HandlerEntry } from './registry.js'
-import { deliver, emergency, endAfterHeaders, guard, prepare, reportWhenSent, sendDefault, writeRaw500 } from './respond.js'
+import { deliver, emergency, endAfterHeaders, guard, prepare, announceSent, sendDefault, writeRaw500 } from './respond.js'
 import { RoutingMiss, allowedMethods } from './routing.js'
 import type { MethodIndex } from './routing.js'
 import { readThrown } from './thrown.js'
@@ -225,7 +225,7 @@ function finish (attempt: Attempt, entry: HandlerEntry, turn: number, result: un
   // cannot tell: behind an async onSend hook (@fastify/compress) or with a stream, the response is
   // still on its way when the handler returns.
   if (attempt.sentBy === entry || reply.sent || reply.raw.headersSent || result === reply) {
-    reportWhenSent(attempt)
+    announceSent(attempt)
     return
   }
   // Flask's pass-through: returning an error with a status renders it as the default response — the

@@ -54,3 +54,7 @@ export const FFE_BAD_MAIL_OPTION = createError<[string, string, string]>(
 /** An environment variable read by `mailReporterFromEnv()` that has an unusable value. */
 export const FFE_BAD_MAIL_ENV = createError<[string, string, string]>(
   'FFE_BAD_MAIL_ENV', 'mailReporterFromEnv: %s must be %s, got %s', 500, TypeError)
+
+/** What was given to `sentryReporter()` (from `fastify-flask-errors/sentry`) is not the Sentry SDK module. */
+export const FFE_BAD_SENTRY = createError<[string]>('FFE_BAD_SENTRY',
+  "sentryReporter takes the Sentry SDK module: import * as Sentry from '@sentry/node' and pass Sentry, got %s", 500, TypeError)

@@ -85,6 +85,12 @@ export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'
    * logged, so an `async: true` template that awaits forever cannot hang the request. Default 3 000.
    */
   templateTimeout?: number
+  /**
+   * Record error responses on the request's OpenTelemetry span and show its trace id next to the
+   * request id (lib/trace.ts). Default true: used when `@opentelemetry/api` is installed, a no-op
+   * otherwise. App-wide.
+   */
+  openTelemetry?: boolean
 }
 
 /** Where an option applies: see the file's comment. */
@@ -123,6 +129,7 @@ const OPTIONS = {
   reportRateLimit: option('app', 100, positiveInteger(Number.MAX_SAFE_INTEGER, 'an integer')),
   redact: option<'app', RedactOptions>('app', {}, readRedact),
   templateTimeout: option('app', 3_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
+  openTelemetry: option('app', true, readBoolean),
   preview: option<'registration', string | undefined>('registration', undefined, readPreview),
   notFoundHooks: option<'registration', NotFoundHooks | undefined>('registration', undefined, readNotFoundHooks)
 } satisfies { readonly [K in keyof FlaskErrorsOptions]-?: Option<Scope, unknown> }

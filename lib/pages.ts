@@ -27,6 +27,11 @@ export interface ErrorView {
   readonly validationContext: string | undefined
   /** The request id: the reference a user can quote and the log line carries. */
   readonly requestId: string
+  /**
+   * The trace id of the request's OpenTelemetry span, when one is active: unlike the request id (one
+   * process's counter), it finds the request across every service it went through.
+   */
+  readonly traceId?: string
   /** The request path (without the query string). */
   readonly path: string
 }
@@ -43,7 +48,9 @@ export function reasonPhrase (status: number): string {
 }
 
 /** Builds the view of an error for the default response. */
-export function errorView (status: number, facts: ThrownFacts, error: unknown, requestId: string, url: string): ErrorView {
+export function errorView (
+  status: number, facts: ThrownFacts, error: unknown, requestId: string, url: string, traceId?: string
+): ErrorView {
   const query = url.indexOf('?')
   // An application's own class (static code 599, static reason) speaks for its status: its reason
   // phrase and its class description (written by the app, so safe to show even for a 5xx).
@@ -58,6 +65,7 @@ export function errorView (status: number, facts: ThrownFacts, error: unknown, r
     validation: facts.code === 'FST_ERR_VALIDATION' ? readValidation(error) : undefined,
     validationContext: facts.code === 'FST_ERR_VALIDATION' ? readValidationContext(error) : undefined,
     requestId,
+    traceId,
     path: query === -1 ? url : url.slice(0, query)
   }
 }
@@ -79,7 +87,9 @@ function readValidationContext (error: unknown): string | undefined {
 }
 
 /** The members of the default JSON body, in the order they are written: Fastify's shape, then ours. */
-export const ERROR_JSON_MEMBERS = ['statusCode', 'code', 'error', 'message', 'validation', 'validationContext', 'requestId'] as const
+export const ERROR_JSON_MEMBERS = [
+  'statusCode', 'code', 'error', 'message', 'validation', 'validationContext', 'requestId', 'traceId'
+] as const
 
 /** One member of the default JSON body. */
 export type ErrorJsonMember = typeof ERROR_JSON_MEMBERS[number]
@@ -90,7 +100,7 @@ export type ErrorJsonFields = Omit<ErrorView, 'path'>
 /**
  * The one writer of the default JSON body: Fastify's error JSON `{ statusCode, code?, error, message }`
  * (existing clients keep working), plus `validation` and `validationContext` for validation errors,
- * and `requestId`. Members that are undefined are left out, as JSON.stringify leaves them. `debug`,
+ * `requestId`, and `traceId` when a span is active. Members that are undefined are left out, as JSON.stringify leaves them. `debug`,
  * when given, is appended as the debug JSON's own member.
  */
 export function errorJson (fields: ErrorJsonFields, debug?: unknown): string {
@@ -102,13 +112,14 @@ export function errorJson (fields: ErrorJsonFields, debug?: unknown): string {
     validation: fields.validation,
     validationContext: fields.validationContext,
     requestId: fields.requestId,
+    traceId: fields.traceId,
     debug
   })
 }
 
 /** The fields of a body with no code and no validation details: what the debug JSON and the raw 500 say. */
-export function bareFields (status: number, name: string, message: string, requestId: string): ErrorJsonFields {
-  return { status, name, message, code: undefined, validation: undefined, validationContext: undefined, requestId }
+export function bareFields (status: number, name: string, message: string, requestId: string, traceId?: string): ErrorJsonFields {
+  return { status, name, message, code: undefined, validation: undefined, validationContext: undefined, requestId, traceId }
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -180,14 +191,16 @@ export class DefaultBodies {
     if (view.code === undefined && view.validation === undefined && view.validationContext === undefined) {
       // Most errors (every abort, every routing 404): errorJson's text, with all but the request id
       // written once per message.
-      return cached(this.#json, view, jsonHead) + JSON.stringify(view.requestId) + '}'
+      const trace = view.traceId === undefined ? '}' : `,"traceId":${JSON.stringify(view.traceId)}}`
+      return cached(this.#json, view, jsonHead) + JSON.stringify(view.requestId) + trace
     }
     return errorJson(view)
   }
 
-  /** The small built-in page: status, reason, description, reference, a link home. */
+  /** The small built-in page: status, reason, description, reference (request id, and trace id when there is one), a link home. */
   page (view: ErrorView): string {
-    return cached(this.#pages, view, pageHead) + escapeHtml(view.requestId) + PAGE_TAIL
+    const trace = view.traceId === undefined ? '' : `</code> · Trace: <code>${escapeHtml(view.traceId)}`
+    return cached(this.#pages, view, pageHead) + escapeHtml(view.requestId) + trace + PAGE_TAIL
   }
 }
 

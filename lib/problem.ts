@@ -5,7 +5,7 @@
  * Members (RFC 9457 §3.1): `type` (default `about:blank`), `title` (the reason phrase, as §4.2.1 asks
  * for `about:blank`), `status`, `detail` (the public message: 5xx ones stay hidden), `instance` (the
  * request path). Extension members (§3.2): the error's own members (its `toProblem()` result or its
- * `payload`), then the plugin's: `code`, `requestId`, and for validation errors `errors` (one entry
+ * `payload`), then the plugin's: `code`, `requestId`, `traceId` (when a span is active), and for validation errors `errors` (one entry
  * per failure with a JSON pointer, §3's example shape), `validation` and `validationContext`.
  *
  * An error supplies its problem type and members by convention, read without ever throwing:
@@ -129,6 +129,7 @@ function standardMembers (view: ErrorView, type: string | undefined): Record<str
 function addPluginMembers (body: Record<string, unknown>, view: ErrorView): void {
   if (view.code !== undefined) body.code = view.code
   body.requestId = view.requestId
+  if (view.traceId !== undefined) body.traceId = view.traceId
   const errors = validationErrors(view.validation, view.validationContext)
   if (errors !== undefined) body.errors = errors
   if (view.validation !== undefined) body.validation = view.validation

@@ -33,6 +33,11 @@ export interface ErrorReport {
   time: Date
   /** How many identical errors this report stands for: 1 for a first occurrence, more for a summary of duplicates. */
   count: number
+  /**
+   * The trace id of the request's OpenTelemetry span, when `@opentelemetry/api` is installed and a span
+   * was active (for a summary: the last one's): the link from a mail or an error service to the trace.
+   */
+  traceId?: string
 }
 
 /** A reporter: a mail sender, an error-service client. May be async; its failures are logged, never thrown. */
@@ -58,8 +63,16 @@ export interface ReportOptions {
 
 /** The reporting engine the core drives. */
 export interface Reporting {
-  /** Called right after an error response was sent. Synchronous and cheap; reporters run later. */
-  schedule (error: unknown, status: number, request: FastifyRequest): void
+  /**
+   * Whether an error answered with `status` is to be reported (`reportWhen`). A predicate that throws
+   * is logged and the default rule (status >= 500) decides, so a broken predicate cannot silence reports.
+   */
+  wants (status: number, error: unknown, request: FastifyRequest): boolean
+  /**
+   * Called right after an error response that `wants` accepted was sent. Synchronous and cheap;
+   * reporters run later.
+   */
+  schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): void
   /** Sends the pending duplicate summaries and waits for every running reporter (each bounded by `reportTimeout`). */
   flush (): Promise<void>
 }
@@ -82,7 +95,9 @@ interface Entry {
   /** Occurrences since the last report of this error (0 while `last` is undefined). */
   extra: number
   /** The last unreported occurrence (its error as a bounded snapshot), sent in the summary when the window rolls. */
-  last: { error: ErrorSnapshot, status: number, request: RequestSummary, time: Date, log: FastifyBaseLogger } | undefined
+  last: {
+    error: ErrorSnapshot, status: number, request: RequestSummary, time: Date, traceId: string | undefined, log: FastifyBaseLogger
+  } | undefined
 }
 
 /**
@@ -201,25 +216,26 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     }
   }
 
-  function schedule (error: unknown, status: number, request: FastifyRequest): void {
-    const requestLog = request.log
-    let wanted: boolean
+  function wants (status: number, error: unknown, request: FastifyRequest): boolean {
     try {
-      wanted = Boolean(shouldReport(status, error))
+      return Boolean(shouldReport(status, error))
     } catch (predicateError) {
       // A broken predicate must not silence the reports it guards: fall back
       // to the default rule and say so.
-      wanted = isServerError(status)
-      requestLog.error({ err: predicateError }, `reportWhen threw; using the default rule (status >= 500) for this ${status} error`)
+      request.log.error({ err: predicateError }, `reportWhen threw; using the default rule (status >= 500) for this ${status} error`)
+      return isServerError(status)
     }
-    if (!wanted) return
+  }
+
+  function schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): void {
+    const requestLog = request.log
     const time = new Date()
     const { key, site } = reportKeys(error)
     const entry = entries.get(key)
     if (entry !== undefined) {
       entry.extra++
       const snapshot = new ErrorSnapshot(reportedFailure(error))
-      entry.last = { error: snapshot, status, request: summarizeRequest(request, redaction), time, log: requestLog }
+      entry.last = { error: snapshot, status, request: summarizeRequest(request, redaction), time, traceId, log: requestLog }
       return
     }
     if (windowTimer === undefined) startWindow()
@@ -236,7 +252,7 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     sent++
     sites.set(site, (fromSite ?? 0) + 1)
     entries.set(key, { extra: 0, last: undefined })
-    dispatch({ error, status, request: summarizeRequest(request, redaction), time, count: 1 }, requestLog)
+    dispatch({ error, status, request: summarizeRequest(request, redaction), time, traceId, count: 1 }, requestLog)
   }
 
   async function flush (): Promise<void> {
@@ -246,5 +262,5 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     while (pending.size > 0) await Promise.all(pending)
   }
 
-  return { schedule, flush }
+  return { wants, schedule, flush }
 }

@@ -18,9 +18,10 @@ import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhra
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
+import type { Reporting } from './report.js'
 import { errorHeaders } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
-import { isPreview } from './preview.js'
+import { announce } from './outcome.js'
 import { templateContext } from './templates.js'
 
 /**
@@ -77,7 +78,7 @@ export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFact
   prepare(attempt, error, facts, status, keepSet)
   const policy = resolved.options.format
   if (policy === 'negotiate') appendVary(reply, 'Accept')
-  const view = errorView(status, facts, error, request.id, request.url)
+  const view = errorView(status, facts, error, request.id, request.url, attempt.trace?.traceId)
   const representation = attempt.dispatcher.negotiation.choose(request.headers.accept, policy)
   if (resolved.options.debug && status >= 500) {
     sendDebug(attempt, error, view, representation === 'html')
@@ -149,28 +150,27 @@ function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boo
   }
 }
 
-/** Sends the response and hands the error to the reporters (which run after it is on its way). */
+/** Sends the response, records it on the trace and the channel, and hands the error to the reporters (which run after it is on its way). */
 export function deliver (attempt: Attempt, status: number, body: unknown): void {
   attempt.reply.code(status).send(body)
-  report(attempt, status)
-}
-
-/** Hands the attempt's error to the reporters, unless the request is a preview of an error page. */
-function report (attempt: Attempt, status: number): void {
-  const { reporting } = attempt.dispatcher
-  if (reporting !== null && !isPreview(attempt.request)) reporting.schedule(attempt.reported, status, attempt.request)
+  announce(attempt, status, 'now')
 }
 
 /**
- * A handler sent the reply itself (`reply.send`, `reply.view`): the error is reported once the response
- * is done, with the status it went out with — unless the attempt moved on meanwhile (the render failed
- * and the 500 answers, which reports the failure).
+ * A handler sent the reply itself (`reply.send`, `reply.view`): the trace and the channel learn it now,
+ * with the status set on the reply (a span ends when its response is sent: @fastify/otel ends it in
+ * `onSend`); the error is reported once the response is done, with the status it went out with — unless
+ * the attempt moved on meanwhile (the render failed and the 500 answers, which reports the failure and
+ * is announced in its turn).
  */
-export function reportWhenSent (attempt: Attempt): void {
-  if (attempt.dispatcher.reporting === null) return
+export function announceSent (attempt: Attempt): void {
   const { reply } = attempt
+  if (!announce(attempt, reply.statusCode, 'later')) return
+  const reporting = attempt.dispatcher.reporting as Reporting
   const turn = attempt.turn
-  const done = (): void => { if (!attempt.movedOn(turn)) report(attempt, reply.raw.statusCode) }
+  const done = (): void => {
+    if (!attempt.movedOn(turn)) reporting.schedule(attempt.reported, reply.raw.statusCode, attempt.request, attempt.trace?.traceId)
+  }
   if (reply.raw.writableEnded) done()
   else reply.raw.once('close', () => { guard(attempt, done) })
 }

@@ -52,7 +52,8 @@ export const errorSchema = {
     error: { type: 'string', description: 'Reason phrase, e.g. Not Found' },
     message: { type: 'string', description: 'What went wrong; generic text for 5xx' },
     ...validationMembers,
-    requestId: { type: 'string', description: 'Reference of this request in the server log' }
+    requestId: { type: 'string', description: 'Reference of this request in the server log' },
+    traceId: { type: 'string', description: 'OpenTelemetry trace id of the request, when it is traced' }
     // Exactly the members lib/pages.ts writes, in its order (the compiler checks the names, a test the order).
   } satisfies Record<ErrorJsonMember, object>,
   additionalProperties: true
@@ -72,6 +73,7 @@ export const problemSchema = {
     instance: { type: 'string', format: 'uri-reference', description: 'The request path' },
     code: { type: 'string', description: 'Error code, e.g. FST_ERR_VALIDATION' },
     requestId: { type: 'string', description: 'Reference of this request in the server log' },
+    traceId: { type: 'string', description: 'OpenTelemetry trace id of the request, when it is traced' },
     errors: {
       type: 'array',
       description: 'Validation errors only: one entry per failure',

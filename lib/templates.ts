@@ -189,13 +189,16 @@ export interface TemplateContext {
   readonly path: string
   /** The request id, the reference the log line carries. */
   readonly requestId: string
+  /** The trace id of the request's OpenTelemetry span, when one is active (else undefined). */
+  readonly traceId: string | undefined
   /** Whether the context is in debug mode. */
   readonly debug: boolean
 }
 
 /** The data a template is rendered with. */
 export function templateContext (error: unknown, view: ErrorView, debug: boolean): TemplateContext {
-  return { error, status: view.status, name: view.name, description: view.message, path: view.path, requestId: view.requestId, debug }
+  const { status, name, message: description, path, requestId, traceId } = view
+  return { error, status, name, description, path, requestId, traceId, debug }
 }
 
 /** Called once per render: with the HTML, or with `undefined` and why there is none. */

@@ -278,7 +278,7 @@ t.test('styleOnlyHeaders: the one CSP builder of the built-in and the debug page
 })
 
 t.test('errorJson: the one writer of the default JSON body, its members in one order', async (t) => {
-  const full = { status: 400, name: 'Bad Request', message: 'm', code: 'FST_ERR_VALIDATION', validation: [{ a: 1 }], validationContext: 'body', requestId: 'r' }
+  const full = { status: 400, name: 'Bad Request', message: 'm', code: 'FST_ERR_VALIDATION', validation: [{ a: 1 }], validationContext: 'body', requestId: 'r', traceId: 't' }
   t.same(Object.keys(JSON.parse(errorJson(full)) as object), ERROR_JSON_MEMBERS, 'every member, in the documented order')
   const view: ErrorView = { ...full, path: '/x' }
   t.equal(jsonBody(view), errorJson(full), 'the default JSON body is its text')

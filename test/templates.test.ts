@@ -237,7 +237,7 @@ t.test('templateTimeout: an integer number of ms, refused otherwise', async (t) 
 t.test('a render tells its caller exactly once, whatever the view function does', async (t) => {
   // An app whose templates may take 40 ms.
   const templates = new Templates(40)
-  const context: TemplateContext = { error: null, status: 404, name: 'Not Found', description: 'd', path: '/', requestId: 'r', debug: false }
+  const context: TemplateContext = { error: null, status: 404, name: 'Not Found', description: 'd', path: '/', requestId: 'r', traceId: undefined, debug: false }
   const replyWith = (viewAsync: unknown): FastifyReply => ({ viewAsync }) as unknown as FastifyReply
   const calls = (reply: FastifyReply): Promise<Array<[string | undefined, unknown]>> => new Promise((resolve) => {
     const seen: Array<[string | undefined, unknown]> = []
@@ -263,7 +263,7 @@ t.test('a render tells its caller exactly once, whatever the view function does'
 
 t.test('a render started while a late one is cut off (the 500 page for it) is watched too', async (t) => {
   const templates = new Templates(40)
-  const context: TemplateContext = { error: null, status: 500, name: 'Internal Server Error', description: 'd', path: '/', requestId: 'r', debug: false }
+  const context: TemplateContext = { error: null, status: 500, name: 'Internal Server Error', description: 'd', path: '/', requestId: 'r', traceId: undefined, debug: false }
   const never = ({ viewAsync: () => new Promise(() => {}) }) as unknown as FastifyReply
   // Unwatched, the second render would never be told, and this test would time out.
   const told = await new Promise<unknown[]>((resolve) => {
