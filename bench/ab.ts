@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { parseOrExit } from './cli.js'
 import { scenarioNamed, type Scenario } from './scenarios.js'
-import { median, roundRatios, sameCore } from './same-core.js'
+import { median, roundRatios, sameCore, saturation, SATURATED } from './same-core.js'
 
 /** The command line, checked before any server starts (bench/cli.ts: a mistake is one line, exit 2). */
 function commandLine (): { group: Scenario[], rounds: number, duration: number, connections: number } {
@@ -37,13 +37,19 @@ const { group, rounds, duration, connections } = parseOrExit(commandLine)
 async function main (): Promise<void> {
   // The load generator on the other core, as bench/run.ts does (servers: CPU 0).
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
-  const rates = await sameCore(group, { rounds, duration, connections }, (line) => { console.log(line) })
+  const result = await sameCore(group, { rounds, duration, connections }, (line) => { console.log(line) })
+  const { rates } = result
   const reference = group[0].name
   console.log(`\nsame-core A/B, ${rounds} rounds × ${duration} s, ${connections} connections each; ratio = req/s ÷ ${reference}'s in the same second:`)
   for (const scenario of group.slice(1)) {
     const list = roundRatios(rates, scenario.name, reference)
     console.log(`  ${scenario.name.padEnd(18)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
   }
+  const { busy, share, saturated } = saturation(result)
+  const usage = `CPU 0 was ${Math.round(busy * 100)} % busy, ${Math.round(share * 100)} % of it by the servers (medians of the rounds)`
+  console.log(saturated
+    ? `${usage}: the servers competed for the core, the ratios measure their cost`
+    : `${usage}: below ${SATURATED * 100} % the load generators held the servers back, the ratios drift toward 1 and do not measure cost; re-run on an idle machine`)
 }
 
 main().catch((error: unknown) => {

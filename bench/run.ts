@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: autocannon against each scenario of bench/scenarios.ts, each in its own server
  * process on 127.0.0.1, reported as req/s ratios against plain-Fastify references of the same run,
- * then every target measured once more side by side on one core (bench/same-core.ts).
+ * then every ratio measured once more side by side on one core (bench/same-core.ts), and each
+ * target's verdict read from both (bench/verdict.ts).
  *
  * Honesty rules: every scenario gets the same connections, pipelining and duration; scenarios
  * alternate over rounds (rotated and reversed order); the table shows medians over rounds (leaving
@@ -14,8 +15,9 @@
  * Flags: --rounds 5 --duration 5 --warmup 2 --connections 10 --pipelining 1
  *        --retries 1 --max-wait 15 --noise-budget 180   (shared machines: see waitForQuiet)
  *        --nice N   (root: raise the bench's CPU priority by N over other jobs on a shared machine)
- *        --ab-rounds 6 --ab-duration 3   (the same-core A/B of every target that ends the run;
- *                                         --ab-rounds 0 leaves it out)
+ *        --ab-rounds 6 --ab-duration 3   (the same-core A/B of every ratio that ends the run;
+ *                                         --ab-rounds 0 leaves it out, and rows near their line
+ *                                         stay undecided)
  *        --only name,name   --skip name,name   --list
  *        --profile name[,name]  (run those scenarios once under `node --cpu-prof` and print the
  *                                functions that take the server's time, instead of the table)
@@ -27,9 +29,11 @@ import { cpus, setPriority, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario, type Target } from './scenarios.js'
-import { median, roundRatios, sameCore, type RoundRates } from './same-core.js'
+import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario, type Target, type TargetKind } from './scenarios.js'
+import { decide, verdictMark, NEAR_SHARE, type Measured, type Verdict } from './verdict.js'
+import { median, roundRatios, sameCore, saturation, SATURATED } from './same-core.js'
 import { parseOrExit } from './cli.js'
+import { cpuSeconds, machineCpuSeconds } from './proc.js'
 
 // ---------------------------------------------------------------------------------------------
 // autocannon (no type declarations ship with it: the part we use, typed here)
@@ -176,15 +180,6 @@ function gitCommit (): string {
   }
 }
 
-const clockTicks = hasTaskset ? Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) : 100
-
-/** CPU seconds all processes have used so far (busy time plus steal), from /proc/stat. */
-function machineCpuSeconds (): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
-  return (user + nice + system + irq + softirq + steal) / clockTicks
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 /** Seconds spent so far waiting for quiet and re-measuring disturbed rounds (--noise-budget). */
 let noiseSpent = 0
@@ -210,13 +205,6 @@ async function waitForQuiet (): Promise<number> {
   const waited = (Date.now() - started) / 1000
   noiseSpent += waited
   return waited
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks
 }
 
 /**
@@ -403,17 +391,25 @@ interface ScenarioReport {
   median: { reqPerSec: number, p99: number, serverCpu: number, loadCpu: number, cpuMicrosPerRequest: number } | undefined
 }
 
-interface TargetReport {
-  numerator: string
-  denominator: string
-  label: string
-  min: number | undefined
-  ratio: number | undefined
-  roundRatios: number[]
+/** One ratio as the alternating rounds measured it. */
+interface TargetReport extends Target {
+  /** Median req/s over median req/s, with the paired rounds' ratios; undefined when a side was not measured. */
+  alternating: Measured | undefined
+  /** The same ratio by server CPU time per request (medians). */
   cpuRatio: number | undefined
-  holds: boolean | undefined
   /** Either side's medians include rounds other processes disturbed. */
   noisy: boolean
+}
+
+/** A same-core ratio, and whether its group's servers were kept busy (only then does it decide). */
+interface SameCoreMeasured extends Measured {
+  saturated: boolean
+}
+
+/** A ratio with both measures of the run and, for a target or guard, its verdict. */
+interface RowReport extends TargetReport {
+  ab: SameCoreMeasured | undefined
+  verdict: Verdict | undefined
 }
 
 function fmt (value: number, digits = 0): string {
@@ -424,71 +420,96 @@ function targetReports (reports: Map<string, ScenarioReport>): TargetReport[] {
   return targets.filter((t) => reports.has(t.numerator) || reports.has(t.denominator)).map((t) => {
     const num = reports.get(t.numerator)
     const den = reports.get(t.denominator)
-    if (num?.median === undefined || den?.median === undefined) {
-      return { ...t, ratio: undefined, roundRatios: [], cpuRatio: undefined, holds: t.min === undefined ? undefined : false, noisy: false }
-    }
+    if (num?.median === undefined || den?.median === undefined) return { ...t, alternating: undefined, cpuRatio: undefined, noisy: false }
     const ratio = num.median.reqPerSec / den.median.reqPerSec
     // Paired by round (measured close in time), over rounds both sides use.
-    const roundRatios = num.used.map((r) => r.reqPerSec / (den.used.find((d) => d.round === r.round)?.reqPerSec ?? NaN)).filter(Number.isFinite)
+    const rounds = num.used.map((r) => r.reqPerSec / (den.used.find((d) => d.round === r.round)?.reqPerSec ?? NaN)).filter(Number.isFinite)
     const cpuRatio = den.median.cpuMicrosPerRequest / num.median.cpuMicrosPerRequest
-    return { ...t, ratio, roundRatios, cpuRatio, holds: t.min === undefined ? undefined : ratio >= t.min, noisy: num.noisy || den.noisy }
+    return { ...t, alternating: { ratio, rounds }, cpuRatio, noisy: num.noisy || den.noisy }
   })
 }
 
-function markdown (reports: Map<string, ScenarioReport>, checks: TargetReport[], header: string[], notes: string[]): string {
-  const lines = [...header, '']
-  lines.push('| scenario | req/s (median) | p99 ms | server CPU | µs CPU/req | rounds | ratio (rounds min–max) | vs | target | holds |')
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---|---:|:---:|')
+/** Both measures of every ratio, and the verdicts (bench/verdict.ts says how they are decided). */
+function rowReports (checks: readonly TargetReport[], ab: ReadonlyMap<string, SameCoreMeasured>): RowReport[] {
+  return checks.map((c) => {
+    const measured = ab.get(`${c.numerator}/${c.denominator}`)
+    const deciding = measured?.saturated === true ? measured : undefined
+    return { ...c, ab: measured, verdict: c.min === undefined ? undefined : decide(c.min, c.alternating, deciding) }
+  })
+}
+
+function cell (measured: Measured | SameCoreMeasured | undefined): string {
+  if (measured === undefined) return '—'
+  const starved = 'saturated' in measured && !measured.saturated ? ', not saturated' : ''
+  if (measured.rounds.length === 0) return `${measured.ratio.toFixed(3)}×${starved}`
+  return `${measured.ratio.toFixed(3)}× (${Math.min(...measured.rounds).toFixed(2)}–${Math.max(...measured.rounds).toFixed(2)}${starved})`
+}
+
+function scenarioTable (reports: Map<string, ScenarioReport>): string[] {
+  const lines = [
+    '| scenario | req/s (median) | p99 ms | server CPU | µs CPU/req | rounds |',
+    '|---|---:|---:|---:|---:|---:|'
+  ]
   for (const report of reports.values()) {
-    const check = checks.find((c) => c.numerator === report.name)
     const m = report.median
     const cells = m === undefined
       ? [`**FAILED**: ${(report.failed ?? 'not measured').split('\n')[0].slice(0, 140).replaceAll('|', '\\|')}`, '', '', '', '']
-      : [fmt(m.reqPerSec), fmt(m.p99), `${fmt(m.serverCpu * 100)} %`, fmt(m.cpuMicrosPerRequest, 1), `${report.used.length}/${report.rounds.length}`]
-    let ratio = ''
-    let vs = ''
-    let target = ''
-    let holds = ''
-    if (check !== undefined) {
-      vs = check.denominator
-      ratio = check.ratio === undefined
-        ? 'n/a'
-        : check.roundRatios.length === 0
-          ? `${check.ratio.toFixed(2)}×`
-          : `${check.ratio.toFixed(2)}× (${Math.min(...check.roundRatios).toFixed(2)}–${Math.max(...check.roundRatios).toFixed(2)})`
-      target = check.min === undefined ? 'info' : `≥ ${check.min.toFixed(2)}×`
-      holds = check.holds === undefined ? '' : `${check.holds ? '✓' : '✗'}${check.noisy ? ' (noisy)' : ''}`
-    }
-    lines.push(`| ${report.name} — ${report.title} | ${cells.join(' | ')} | ${ratio} | ${vs} | ${target} | ${holds} |`)
+      : [fmt(m.reqPerSec), fmt(m.p99), `${fmt(m.serverCpu * 100)} %`, fmt(m.cpuMicrosPerRequest, 1), `${report.used.length}/${report.rounds.length}${report.noisy ? ' (noisy)' : ''}`]
+    lines.push(`| ${report.name} — ${report.title} | ${cells.join(' | ')} |`)
   }
-  const scored = checks.filter((c) => c.min !== undefined)
-  lines.push('')
-  const noisy = scored.filter((c) => c.noisy).length
-  lines.push(`Targets held: ${scored.filter((c) => c.holds === true).length} of ${scored.length}${noisy > 0 ? ` (${noisy} of them measured on a disturbed machine: re-run when it is quiet)` : ''}.`)
-  for (const c of checks) {
-    if (c.ratio !== undefined && c.cpuRatio !== undefined) {
-      lines.push(`- ${c.label}: ${c.ratio.toFixed(3)}× req/s; by server CPU time per request ${c.cpuRatio.toFixed(3)}×${c.min === undefined ? '' : ` (target ≥ ${c.min.toFixed(3)}×)`}`)
-    } else {
-      lines.push(`- ${c.label}: not measured (${c.numerator} / ${c.denominator})`)
-    }
+  return lines
+}
+
+const KIND_TITLES: Record<TargetKind, string> = {
+  target: 'Targets',
+  guard: 'Guards (how a cost grows with the app)',
+  context: 'Context (no verdict)'
+}
+
+function rowTable (rows: readonly RowReport[], kind: TargetKind): string[] {
+  const of = rows.filter((r) => r.kind === kind)
+  if (of.length === 0) return []
+  const lines = [`### ${KIND_TITLES[kind]}`, '']
+  if (kind === 'context') {
+    lines.push('| ratio | vs | alternating (rounds) | by CPU/req | same-core A/B (rounds) |', '|---|---|---:|---:|---:|')
+    for (const r of of) lines.push(`| ${r.label} (${r.numerator}) | ${r.denominator} | ${cell(r.alternating)} | ${r.cpuRatio === undefined ? '—' : `${r.cpuRatio.toFixed(3)}×`} | ${cell(r.ab)} |`)
+    return lines
   }
-  if (notes.length > 0) lines.push('', ...notes.map((n) => `> ${n}`))
-  return lines.join('\n')
+  lines.push('| ratio | vs | alternating (rounds) | by CPU/req | same-core A/B (rounds) | line | near | verdict | decided by |', '|---|---|---:|---:|---:|---:|:---:|:---:|---|')
+  for (const r of of) {
+    const v = r.verdict as Verdict
+    const notes = [r.noisy ? 'alternating medians include disturbed rounds' : '', v.caveat].filter((n) => n !== '').join('; ')
+    lines.push(`| ${r.label} (${r.numerator}) | ${r.denominator} | ${cell(r.alternating)} | ${r.cpuRatio === undefined ? '—' : `${r.cpuRatio.toFixed(3)}×`} | ${cell(r.ab)} | ≥ ${(r.min as number).toFixed(3)}× | ${v.near ? 'yes' : 'no'} | ${verdictMark(v)} | ${v.by}${notes === '' ? '' : ` — ${notes}`} |`)
+  }
+  const held = of.filter((r) => r.verdict?.holds === true).length
+  const undecided = of.filter((r) => r.verdict?.holds === undefined).length
+  lines.push('', `${KIND_TITLES[kind].split(' (')[0]} held: ${held} of ${of.length}${undecided > 0 ? ` (${undecided} undecided)` : ''}.`)
+  return lines
+}
+
+function markdown (reports: Map<string, ScenarioReport>, rows: readonly RowReport[], header: string[], notes: string[]): string {
+  const lines = [...header, '', ...scenarioTable(reports), '']
+  lines.push(
+    `A ratio is the numerator's req/s ÷ the reference's ("vs"). "alternating": medians of the rounds above; "same-core A/B": the servers of a group side by side on CPU 0 (${abRounds} rounds × ${abDuration} s, bench/same-core.ts). ` +
+    `A line is "near" when it lies in the alternating ratio's noise band (the range its rounds spanned, at least ±${NEAR_SHARE * 100} % of the median); ` +
+    'near the line the A/B decides, elsewhere the alternating ratio does (bench/verdict.ts).',
+    ''
+  )
+  for (const kind of ['target', 'guard', 'context'] as const) {
+    const table = rowTable(rows, kind)
+    if (table.length > 0) lines.push(...table, '')
+  }
+  if (notes.length > 0) lines.push(...notes.map((n) => `> ${n}`))
+  return lines.join('\n').trimEnd()
 }
 
 // ---------------------------------------------------------------------------------------------
-// Same-core A/B of the targets: the alternating rounds above measure each server alone on its core,
-// as the targets were first set, but on a shared VM a target's verdict there depends on which 5-second windows the
-// neighbours were busy in. The same ratios measured side by side (bench/same-core.ts) repeat within
-// ±2–3 %, so the run ends with them and says which targets hold by that measure too.
+// Same-core A/B of the ratios: the alternating rounds above measure each server alone on its core,
+// as the targets were first set, but on a shared VM a ratio there also measures which seconds the
+// neighbours were busy in. The same ratios measured side by side (bench/same-core.ts) repeat far
+// more tightly, so the run ends with them, and they decide the verdicts near the line.
 
-interface SameCoreCheck extends Target {
-  median: number
-  rounds: number[]
-  holds: boolean | undefined
-}
-
-/** The targets' scenarios in groups that share a reference (connected by targets), in scenario order. */
+/** The ratios' scenarios in groups that share a reference (connected by ratios), in scenario order. */
 function targetGroups (measured: ReadonlySet<string>): Scenario[][] {
   const group = new Map<string, Set<string>>()
   for (const t of targets) {
@@ -502,35 +523,42 @@ function targetGroups (measured: ReadonlySet<string>): Scenario[][] {
   return distinct.map((names) => scenarios.filter((s) => names.has(s.name)))
 }
 
-async function sameCoreChecks (measured: ReadonlySet<string>): Promise<SameCoreCheck[]> {
+/**
+ * Every ratio measured side by side, keyed `numerator/denominator`. A group whose servers fail
+ * (a wrong answer under load) is said in `notes` and leaves its ratios to the alternating measure.
+ */
+async function sameCoreRatios (measured: ReadonlySet<string>, notes: string[]): Promise<Map<string, SameCoreMeasured>> {
   const rates = new Map<string, readonly number[]>()
+  const starved = new Set<string>()
   for (const group of targetGroups(measured)) {
-    console.log(`
-same-core A/B: ${group.map((s) => s.name).join(', ')}`)
-    const groupRates: RoundRates = await sameCore(group, { rounds: abRounds, duration: abDuration, connections: settings.connections }, (line) => { console.log(line) })
-    for (const [name, list] of groupRates) rates.set(name, list)
+    console.log(`\nsame-core A/B: ${group.map((s) => s.name).join(', ')}`)
+    try {
+      const result = await sameCore(group, { rounds: abRounds, duration: abDuration, connections: settings.connections }, (line) => { console.log(line) })
+      const { busy, share, saturated } = saturation(result)
+      for (const [name, list] of result.rates) {
+        rates.set(name, list)
+        if (!saturated) starved.add(name)
+      }
+      if (!saturated) {
+        // Servers that were not kept busy answer what they are sent: their ratios say nothing of
+        // their cost, so they are shown but decide nothing (rows near their line stay undecided).
+        notes.push(`same-core A/B of ${group.map((s) => s.name).join(', ')} decides nothing: CPU 0 was only ${fmt(busy * 100)} % busy (${fmt(share * 100)} % by the servers; below ${SATURATED * 100} % the load generators held them back; marked "not saturated").`)
+      }
+    } catch (error) {
+      // The alternating rounds validated these servers; a failure here is reported, and the
+      // group's rows keep their alternating measure (a row near its line stays undecided).
+      const why = error instanceof Error ? error.message : String(error)
+      console.error(`FAIL same-core A/B of ${group.map((s) => s.name).join(', ')}: ${why}`)
+      notes.push(`same-core A/B of ${group.map((s) => s.name).join(', ')} failed: ${why.split('\n')[0]}`)
+    }
   }
-  return targets.filter((t) => rates.has(t.numerator) && rates.has(t.denominator)).map((t) => {
+  const out = new Map<string, SameCoreMeasured>()
+  for (const t of targets) {
+    if (!rates.has(t.numerator) || !rates.has(t.denominator)) continue
     const list = roundRatios(rates, t.numerator, t.denominator)
-    const value = median(list)
-    return { ...t, median: value, rounds: list, holds: t.min === undefined ? undefined : value >= t.min }
-  })
-}
-
-function sameCoreMarkdown (checks: readonly SameCoreCheck[]): string {
-  const lines = [
-    `Same-core A/B (each group's servers side by side on CPU 0, ${abRounds} rounds × ${abDuration} s, ${settings.connections} connections each; ratio = req/s ÷ the reference's in the same seconds; see bench/same-core.ts):`,
-    '',
-    '| ratio | median | rounds min–max | target | holds |',
-    '|---|---:|---:|---:|:---:|'
-  ]
-  for (const c of checks) {
-    const range = `${Math.min(...c.rounds).toFixed(2)}–${Math.max(...c.rounds).toFixed(2)}`
-    lines.push(`| ${c.label} | ${c.median.toFixed(3)}× | ${range} | ${c.min === undefined ? 'info' : `≥ ${c.min.toFixed(3)}×`} | ${c.holds === undefined ? '' : c.holds ? '✓' : '✗'} |`)
+    out.set(`${t.numerator}/${t.denominator}`, { ratio: median(list), rounds: list, saturated: !starved.has(t.numerator) })
   }
-  const scored = checks.filter((c) => c.min !== undefined)
-  lines.push('', `Targets held by the same-core A/B: ${scored.filter((c) => c.holds === true).length} of ${scored.length}.`)
-  return lines.join('\n')
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -683,9 +711,9 @@ async function main (): Promise<void> {
     notes.push(`run with --nice ${settings.nice}: servers and autocannon had CPU priority over other processes.`)
   }
 
-  // The constant-HTML reference replays the plugin's own page, asked for once.
+  // The constant-HTML references replay the plugin's own page, asked for once.
   const env: Record<string, string> = {}
-  if (selected.some((s) => s.name === 'ref-410-html')) {
+  if (selected.some((s) => s.replaysPage === true)) {
     if (pluginPresent) {
       const pageServer = await startServer(scenarioNamed('plugin-html'), {})
       try {
@@ -694,7 +722,7 @@ async function main (): Promise<void> {
         await stopServer(pageServer)
       }
     } else {
-      notes.push("ref-410-html sends a placeholder page: the plugin's page bytes are not available yet.")
+      notes.push("the constant-page references send a placeholder page: the plugin's page bytes are not available yet.")
     }
   }
 
@@ -822,17 +850,18 @@ async function main (): Promise<void> {
   if (starvedNotes.length > 0) notes.push(`servers below 90 % of their core while autocannon was not saturated either — other processes took the CPU, so req/s understates them; compare µs CPU/request: ${starvedNotes.join(', ')}.`)
   if (loadBoundNotes.length > 0) notes.push(`servers below 90 % of their core with autocannon saturated — the load generator is the bottleneck, so their req/s is a lower bound: ${loadBoundNotes.join(', ')}.`)
   if (noiseSpent > 0) notes.push(`spent ${fmt(noiseSpent)} s waiting for other processes to leave the CPUs alone and re-measuring disturbed rounds (budget ${settings.noiseBudget} s).`)
-  const checks = targetReports(reports)
   const measured = new Set([...reports.values()].filter((r) => r.failed === undefined && r.median !== undefined).map((r) => r.name))
-  let abChecks: SameCoreCheck[] = []
-  if (abRounds > 0 && pinned) abChecks = await sameCoreChecks(measured)
-  else if (abRounds > 0) notes.push('no same-core A/B: it needs the servers on one core and the load generator on another (taskset, 2 cores).')
-  const table = markdown(reports, checks, header, notes) + (abChecks.length === 0 ? '' : `\n\n${sameCoreMarkdown(abChecks)}`)
+  let ab = new Map<string, SameCoreMeasured>()
+  if (abRounds > 0 && pinned) ab = await sameCoreRatios(measured, notes)
+  else if (abRounds > 0) notes.push('no same-core A/B: it needs the servers on one core and the load generator on another (taskset, 2 cores); rows near their line stay undecided.')
+  else notes.push('no same-core A/B (--ab-rounds 0): rows near their line stay undecided.')
+  const rows = rowReports(targetReports(reports), ab)
+  const table = markdown(reports, rows, header, notes)
   console.log(`\n${table}\n`)
 
   mkdirSync(RESULTS, { recursive: true })
   const stamp = date.toISOString().replace(/[:.]/g, '-')
-  const json = { date: date.toISOString(), machine: { cpu: cpus()[0]?.model, nproc: cores, pinned }, versions: { node: process.version, fastify: versionOf('fastify'), view: versionOf('@fastify/view'), ejs: versionOf('ejs'), sensible: versionOf('@fastify/sensible'), autocannon: versionOf('autocannon') }, commit: gitCommit(), settings, scenarios: [...reports.values()], targets: checks, sameCore: { rounds: abRounds, duration: abDuration, targets: abChecks }, notes }
+  const json = { date: date.toISOString(), machine: { cpu: cpus()[0]?.model, nproc: cores, pinned }, versions: { node: process.version, fastify: versionOf('fastify'), view: versionOf('@fastify/view'), ejs: versionOf('ejs'), sensible: versionOf('@fastify/sensible'), autocannon: versionOf('autocannon') }, commit: gitCommit(), settings, scenarios: [...reports.values()], sameCore: { rounds: abRounds, duration: abDuration }, ratios: rows, notes }
   writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(json, null, 2) + '\n')
   writeFileSync(join(RESULTS, `bench-${stamp}.md`), table + '\n')
   console.log(`results: ${join('bench/results', `bench-${stamp}.json`)} and .md (${readdirSync(RESULTS).length} files in bench/results)`)

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { coreBusySeconds, cpuSeconds } from './proc.js'
 import { capturedPage, scenarioNamed, type Scenario } from './scenarios.js'
 
 interface AutocannonResult { requests: { total: number }, errors: number, timeouts: number, statusCodeStats: Record<string, { count: number }> }
@@ -35,11 +36,32 @@ export interface SameCoreSettings {
 /** Each scenario's req/s per round, in the order of the group. */
 export type RoundRates = ReadonlyMap<string, readonly number[]>
 
+/**
+ * Below this share of CPU 0 busy (with anything), a round did not keep the servers competing for
+ * the core: the load generators on CPU 1 held them back, each server answered what it was sent
+ * rather than what its share of the core allows, and the ratios drift toward 1. Other processes on
+ * CPU 0 do not spoil the ratio: they take their share, and the servers split the rest evenly.
+ */
+export const SATURATED = 0.9
+
+/** A group's measurement: req/s per round, and per round how busy CPU 0 was and how much of it the servers used. */
+export interface SameCoreResult {
+  readonly rates: RoundRates
+  readonly coreBusy: readonly number[]
+  readonly serverShare: readonly number[]
+}
+
+/** Medians of how busy CPU 0 was and of the servers' share of it, and whether that kept them competing. */
+export function saturation (result: SameCoreResult): { busy: number, share: number, saturated: boolean } {
+  const busy = median(result.coreBusy)
+  return { busy, share: median(result.serverShare), saturated: busy >= SATURATED }
+}
+
 const children = new Set<ChildProcess>()
 process.on('exit', () => { for (const child of children) child.kill('SIGTERM') })
 
 /** Starts one scenario's server on CPU 0; resolves with its URL once it prints its port. */
-function start (scenario: Scenario, env: Record<string, string>): Promise<{ url: string, child: ChildProcess }> {
+function start (scenario: Scenario, env: Record<string, string>): Promise<{ url: string, child: ChildProcess, pid: number }> {
   if (!existsSync(SERVER)) return Promise.reject(new Error(`${SERVER} is missing: the bench commands compile the servers first (npm run build:bench)`))
   const child = spawn('taskset', ['-c', '0', process.execPath, SERVER, scenario.name], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(child)
@@ -49,7 +71,8 @@ function start (scenario: Scenario, env: Record<string, string>): Promise<{ url:
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk
       const port = /BENCH_READY (\d+)/.exec(out)?.[1]
-      if (port !== undefined) resolve({ url: `http://127.0.0.1:${port}`, child })
+      // taskset execs node: its pid is the server's.
+      if (port !== undefined && child.pid !== undefined) resolve({ url: `http://127.0.0.1:${port}`, child, pid: child.pid })
     })
     child.once('exit', (code) => { reject(new Error(`${scenario.name}: server exited (${String(code)}) before it was ready`)) })
   })
@@ -67,11 +90,11 @@ async function load (scenario: Scenario, url: string, seconds: number, connectio
 }
 
 /**
- * The environment that makes the constant-HTML reference (c) replay the plugin's own page, asked
- * for once from a plugin-html server; empty when `group` does not have that reference.
+ * The environment that makes the constant-HTML references replay the plugin's own page, asked for
+ * once from a plugin-html server; empty when `group` has none of them.
  */
 export async function pageEnv (group: readonly Scenario[]): Promise<Record<string, string>> {
-  if (!group.some((s) => s.name === 'ref-410-html')) return {}
+  if (!group.some((s) => s.replaysPage === true)) return {}
   const plugin = scenarioNamed('plugin-html')
   const { url, child } = await start(plugin, {})
   try {
@@ -84,21 +107,32 @@ export async function pageEnv (group: readonly Scenario[]): Promise<Record<strin
 }
 
 /**
- * Measures `group` side by side on CPU 0 and stops its servers: each scenario's req/s per round.
- * `onRound` gets a line per round, for progress.
+ * Measures `group` side by side on CPU 0 and stops its servers: each scenario's req/s per round,
+ * and how much of the core the servers used. `onRound` gets a line per round, for progress.
  */
-export async function sameCore (group: readonly Scenario[], settings: SameCoreSettings, onRound: (line: string) => void = () => {}): Promise<RoundRates> {
+export async function sameCore (group: readonly Scenario[], settings: SameCoreSettings, onRound: (line: string) => void = () => {}): Promise<SameCoreResult> {
   const env = await pageEnv(group)
   const servers = await Promise.all(group.map(async (s) => await start(s, env)))
   try {
     await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, 2, settings.connections)))
     const rates = group.map((): number[] => [])
+    const coreBusy: number[] = []
+    const serverShare: number[] = []
+    const serversCpu = (): number => servers.reduce((sum, { pid }) => sum + cpuSeconds(pid), 0)
     for (let round = 0; round < settings.rounds; round++) {
+      const cpuBefore = serversCpu()
+      const busyBefore = coreBusySeconds(0)
+      const started = process.hrtime.bigint()
       const measured = await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, settings.duration, settings.connections)))
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      const share = (serversCpu() - cpuBefore) / seconds
+      const busy = (coreBusySeconds(0) - busyBefore) / seconds
+      coreBusy.push(busy)
+      serverShare.push(share)
       measured.forEach((rate, i) => { rates[i].push(rate) })
-      onRound(`same-core round ${round + 1}/${settings.rounds}  ${measured.map((r, i) => `${group[i].name} ${Math.round(r)}`).join('  ')} req/s`)
+      onRound(`same-core round ${round + 1}/${settings.rounds}  ${measured.map((r, i) => `${group[i].name} ${Math.round(r)}`).join('  ')} req/s  CPU 0 ${Math.round(busy * 100)} % busy, ${Math.round(share * 100)} % by the servers`)
     }
-    return new Map(group.map((s, i) => [s.name, rates[i]]))
+    return { rates: new Map(group.map((s, i) => [s.name, rates[i]])), coreBusy, serverShare }
   } finally {
     for (const { child } of servers) child.kill('SIGTERM')
   }

@@ -43,6 +43,11 @@ export interface Scenario {
   /** Needs the plugin (`../index.ts`). */
   readonly plugin: boolean
   readonly request: BenchRequest
+  /**
+   * Replays the plugin's built-in 410 page as constant bytes (`BuildContext.htmlPage`): the runners
+   * ask a plugin-html server for it first and hand it over in BENCH_HTML_PAGE.
+   */
+  readonly replaysPage?: true
   /** The only status every response must have. */
   readonly status: number
   /** Returns what is wrong with a validation answer, or undefined when it is right. */
@@ -58,8 +63,15 @@ const HTML_HEADERS = { accept: BROWSER_ACCEPT }
 /** Same text as the plugin's `Gone.description`, so reference and plugin send comparable bodies. */
 const GONE_TEXT = 'This resource is gone and will not come back.'
 const TEMPLATE = 'errors/410.ejs'
+/**
+ * Every @fastify/view app of the bench renders its pages inside this layout (the view plugin's
+ * `layout` option), and errors/410.ejs includes a partial: the shape of an app's real pages.
+ */
+const LAYOUT = 'layout.ejs'
 /** Only bench/views/partials/footer.ejs prints this: proof the template, not the built-in page, answered. */
 const TEMPLATE_MARK = 'data-bench-template'
+/** Only bench/views/layout.ejs prints the title: proof the page was rendered inside the layout. */
+const LAYOUT_MARK = '<title>410 Gone</title>'
 
 /** Headers of the plugin's page that the constant reference replays (not framing or per-response ones). */
 const REPLAYED_HEADERS = ['content-type', 'content-security-policy', 'x-content-type-options', 'vary', 'cache-control']
@@ -137,7 +149,7 @@ const okCheck = jsonCheck(200, (b) => b.ok === true, '{ ok: true }')
 const GONE_API: BenchRequest = { method: 'GET', path: '/gone', headers: JSON_HEADERS }
 const GONE_BROWSER: BenchRequest = { method: 'GET', path: '/gone', headers: HTML_HEADERS }
 /** The template's page for /gone (its mark proves the template, not the built-in page, answered). */
-const goneTemplatePage = htmlCheck(410, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>')
+const goneTemplatePage = htmlCheck(410, LAYOUT_MARK, GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/gone</code>')
 const goneJson = jsonCheck(410, (b) => b.statusCode === 410 && b.error === 'Gone' && typeof b.message === 'string', "Fastify's 410 shape")
 const notFoundJson = jsonCheck(404, (b) => b.statusCode === 404 && b.error === 'Not Found', "Fastify's 404 shape")
 const methodJson = jsonCheck(405, (b) => b.statusCode === 405 && b.error === 'Method Not Allowed', "Fastify's 405 shape")
@@ -156,8 +168,9 @@ function addOk (fastify: FastifyInstance): void {
 
 async function addView (fastify: FastifyInstance, views: string): Promise<void> {
   const [{ default: view }, { default: ejs }] = await Promise.all([import('@fastify/view'), import('ejs')])
-  // production: pages compiled once; ejs cache: included partials too (DESIGN §10).
-  await fastify.register(view, { engine: { ejs }, root: views, production: true, options: { cache: true } })
+  // production: pages and the layout compiled once; ejs `cache: true`: the included partials too
+  // (without it @fastify/view's production mode still reads and compiles every include per render).
+  await fastify.register(view, { engine: { ejs }, root: views, layout: LAYOUT, production: true, options: { cache: true } })
 }
 
 /**
@@ -169,14 +182,17 @@ export async function loadPlugin (): Promise<typeof import('fastify-flask-errors
   return await import('fastify-flask-errors')
 }
 
-async function withPlugin (): Promise<FastifyInstance> {
+/** The plugin's options, as `register` takes them. */
+type PluginOptions = Parameters<typeof import('fastify-flask-errors')['default']>[1]
+
+async function withPlugin (options: PluginOptions = {}): Promise<FastifyInstance> {
   const plugin = await loadPlugin()
   const fastify = app()
-  await fastify.register(plugin.default)
+  await fastify.register(plugin.default, options)
   return fastify
 }
 
-/** The error the floor scenarios (f) and (g) throw: a plain app's own 410, the floor under the plugin's JSON error. */
+/** The error the floor scenarios (f), (g) and (j) throw: a plain app's own 410, the floor under the plugin's error responses. */
 class StacklessGone extends Error {
   readonly statusCode = 410
 }
@@ -211,7 +227,7 @@ function addSendRoute (fastify: FastifyInstance, plugin: typeof import('fastify-
  * The data the plain routes render the template with: what the plugin passes it for this 410
  * (`error` is the thrown one on the error routes, null on the 200).
  */
-function goneContext (request: FastifyRequest, error: StacklessGone | null): Record<string, unknown> {
+function goneContext (request: FastifyRequest, error: Error | null): Record<string, unknown> {
   const query = request.url.indexOf('?')
   return {
     error,
@@ -461,12 +477,31 @@ export const scenarios: readonly Scenario[] = [
     title: "(c) plain reply.code(410).send(the plugin's page bytes)",
     plugin: false,
     request: GONE_BROWSER,
+    replaysPage: true,
     status: 410,
     check: htmlCheck(410, '410', 'Gone'),
     build: async ({ htmlPage }) => {
       const page = htmlPage ?? PLACEHOLDER_PAGE
       const fastify = app()
       fastify.get('/gone', (request, reply) => reply.code(410).headers(page.headers).send(page.body))
+      return fastify
+    }
+  },
+  {
+    name: 'ref-throw-html',
+    title: "(j) plain: throw a stackless Error + setErrorHandler sending the plugin's page bytes",
+    plugin: false,
+    request: GONE_BROWSER,
+    replaysPage: true,
+    status: 410,
+    check: htmlCheck(410, '410', 'Gone'),
+    build: async ({ htmlPage }) => {
+      // The floor under the built-in page: the same bytes as (c), reached the way the plugin's page
+      // is, through a throw and Fastify's error path. What the plugin adds is the page's making.
+      const page = htmlPage ?? PLACEHOLDER_PAGE
+      const fastify = app()
+      fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode).headers(page.headers).send(page.body))
+      fastify.get('/gone', throwStacklessGone)
       return fastify
     }
   },
@@ -502,7 +537,7 @@ export const scenarios: readonly Scenario[] = [
     plugin: false,
     request: { method: 'GET', path: '/page', headers: HTML_HEADERS },
     status: 200,
-    check: htmlCheck(200, '410', 'Gone', GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/page</code>'),
+    check: htmlCheck(200, LAYOUT_MARK, GONE_TEXT, TEMPLATE_MARK, 'You asked for <code>/page</code>'),
     build: async ({ views }) => {
       const fastify = app()
       await addView(fastify, views)
@@ -524,6 +559,30 @@ export const scenarios: readonly Scenario[] = [
       await addView(fastify, views)
       fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode).view(TEMPLATE, goneContext(request, error)))
       fastify.get('/gone', throwStacklessGone)
+      return fastify
+    }
+  },
+  {
+    name: 'peer-sensible-view',
+    title: `peer: @fastify/sensible httpErrors.gone() + setErrorHandler + reply.view of ${TEMPLATE}`,
+    plugin: false,
+    request: GONE_BROWSER,
+    status: 410,
+    check: goneTemplatePage,
+    build: async ({ views }) => {
+      // What an app writes by hand for template error pages without the plugin: sensible's errors
+      // (http-errors, with a stack), one setErrorHandler that picks the status, hides a 5xx message
+      // and renders the page with the same data and layout as the plugin's.
+      const { default: sensible } = await import('@fastify/sensible')
+      const fastify = app()
+      await fastify.register(sensible)
+      await addView(fastify, views)
+      fastify.setErrorHandler<FastifyError>((error, request, reply) => {
+        const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+        const description = statusCode < 500 ? error.message : 'Internal Server Error'
+        return reply.code(statusCode).view(TEMPLATE, { ...goneContext(request, error), status: statusCode, name: STATUS_CODES[statusCode], description })
+      })
+      fastify.get('/gone', async () => { throw fastify.httpErrors.gone(GONE_TEXT) })
       return fastify
     }
   },
@@ -622,36 +681,62 @@ export const scenarios: readonly Scenario[] = [
   dispatch(DISPATCH_LARGE)
 ]
 
-/** A target: `numerator` req/s divided by `denominator` req/s must be at least `min`. */
+/**
+ * What a row of the verdicts is: a performance target (the ratios the plugin promises), a guard (a
+ * bound on how a cost grows with the app, kept from the first performance work so it cannot regress
+ * unseen), or context (a ratio that explains the others; no verdict).
+ */
+export type TargetKind = 'target' | 'guard' | 'context'
+
+/** A ratio: `numerator` req/s divided by `denominator` req/s, which must be at least `min` (none for context). */
 export interface Target {
   readonly numerator: string
   readonly denominator: string
   readonly min: number | undefined
   readonly label: string
+  readonly kind: TargetKind
 }
 
-/** Every target ratio, plus the peer for context (no target). */
+function target (numerator: string, denominator: string, min: number, label: string): Target {
+  return { numerator, denominator, min, label, kind: 'target' }
+}
+function guard (numerator: string, denominator: string, min: number, label: string): Target {
+  return { numerator, denominator, min, label, kind: 'guard' }
+}
+function context (numerator: string, denominator: string, label: string): Target {
+  return { numerator, denominator, min: undefined, label, kind: 'context' }
+}
+
+/**
+ * Every ratio `npm run bench` reports. The targets compare the plugin with the floor under it (the
+ * same response reached through a stackless throw and a bare `setErrorHandler`, so the cost of the
+ * throw itself, which no error page can avoid, is on both sides), with the hand-rolled peer, or with
+ * plain Fastify where no throw is involved (routing misses, the success route).
+ */
 export const targets: readonly Target[] = [
-  { numerator: 'plugin-ok', denominator: 'ref-ok', min: 0.98, label: 'success route with the plugin vs without' },
-  { numerator: 'abort-json', denominator: 'ref-410-json', min: 0.80, label: 'reply.abort(410) default JSON vs plain reply.code(410).send(json)' },
-  { numerator: 'abort-handler', denominator: 'ref-410-json', min: 0.75, label: 'abort(410) with a registered handler vs plain' },
-  { numerator: 'peer-sensible', denominator: 'ref-410-json', min: undefined, label: 'peer: @fastify/sensible + setErrorHandler vs plain (context)' },
-  { numerator: 'ref-throw-json', denominator: 'ref-410-json', min: undefined, label: 'floor: stackless throw + hand-rolled setErrorHandler vs plain (context)' },
-  { numerator: 'abort-json', denominator: 'ref-throw-json', min: undefined, label: 'reply.abort(410) default JSON vs that floor (context)' },
-  { numerator: 'ref-catch-json', denominator: 'ref-410-json', min: undefined, label: 'one stackless throw caught in the route, no error path, vs plain (context)' },
-  { numerator: 'send-json', denominator: 'ref-410-json', min: undefined, label: 'reply.send(new Gone()) default JSON, no throw, vs plain (context)' },
-  { numerator: 'plugin-html', denominator: 'ref-410-html', min: 0.80, label: 'built-in HTML page vs the same bytes as a constant' },
-  { numerator: 'send-html', denominator: 'ref-410-html', min: undefined, label: 'reply.send(new Gone()) built-in page, no throw, vs the constant (context)' },
-  { numerator: 'plugin-template', denominator: 'ref-view-200', min: 0.90, label: 'template error page vs the same template on a 200' },
-  { numerator: 'ref-throw-view', denominator: 'ref-view-200', min: undefined, label: 'floor: stackless throw + setErrorHandler rendering the template vs the 200 (context)' },
-  { numerator: 'plugin-template', denominator: 'ref-throw-view', min: undefined, label: 'template error page vs that floor (context)' },
-  { numerator: 'ref-catch-view', denominator: 'ref-view-200', min: undefined, label: 'one stackless throw caught in the route, then the template, vs the 200 (context)' },
-  { numerator: 'send-template', denominator: 'ref-view-200', min: undefined, label: 'reply.send(new Gone()) template page, no throw, vs the 200 (context)' },
-  { numerator: 'plugin-404', denominator: 'ref-404', min: 0.90, label: 'routing 404 vs a custom setNotFoundHandler' },
-  { numerator: 'plugin-405', denominator: 'ref-404', min: 0.85, label: '405 + Allow vs a custom setNotFoundHandler' },
-  { numerator: 'growth-404-10000', denominator: 'growth-404-10', min: 1 / 1.2, label: 'routing 404: 10,000 routes vs 10 (cost ≤ 1.2×)' },
-  { numerator: 'growth-405-10000', denominator: 'growth-405-10', min: 1 / 1.2, label: '405: 10,000 routes vs 10 (cost ≤ 1.2×)' },
-  { numerator: 'dispatch-1000', denominator: 'dispatch-1', min: 1 / 1.1, label: 'dispatch: 1,000 error classes vs 1 (cost ≤ 1.1×)' }
+  target('abort-json', 'ref-throw-json', 0.95, 'reply.abort(410) → default JSON vs the floor (stackless throw, bare setErrorHandler sending the JSON)'),
+  target('abort-handler', 'ref-throw-json', 0.93, 'the same with an errorhandler(410) returning an object, vs the same floor'),
+  target('plugin-html', 'ref-throw-html', 0.95, "built-in HTML page vs the floor (stackless throw, bare handler sending the page's bytes as a constant)"),
+  target('plugin-template', 'ref-throw-view', 0.95, 'template page (errors/410.ejs in a layout, with an include) vs the floor (stackless throw, bare handler calling reply.view with the same data)'),
+  target('plugin-template', 'peer-sensible-view', 1.15, 'template page vs the hand-rolled peer (@fastify/sensible + setErrorHandler + reply.view)'),
+  target('abort-json', 'peer-sensible', 2.4, 'reply.abort(410) → default JSON vs @fastify/sensible + setErrorHandler'),
+  target('plugin-404', 'ref-404', 0.95, 'routing 404 vs a custom setNotFoundHandler'),
+  target('plugin-405', 'ref-404', 0.90, 'routing 405 + Allow vs a custom setNotFoundHandler'),
+  target('plugin-ok', 'ref-ok', 0.98, 'success route with the plugin vs without'),
+  guard('growth-404-10000', 'growth-404-10', 1 / 1.2, 'routing 404: 10,000 routes vs 10 (cost ≤ 1.2×)'),
+  guard('growth-405-10000', 'growth-405-10', 1 / 1.2, '405: 10,000 routes vs 10 (cost ≤ 1.2×)'),
+  guard('dispatch-1000', 'dispatch-1', 1 / 1.1, 'dispatch: 1,000 error classes vs 1 (cost ≤ 1.1×)'),
+  context('ref-throw-json', 'ref-410-json', 'the JSON floor vs plain reply.code(410).send(json): what the throw costs'),
+  context('ref-catch-json', 'ref-410-json', 'a stackless throw caught in the route, no error path, vs plain send'),
+  context('abort-json', 'ref-410-json', 'reply.abort(410) → default JSON vs plain send, no throw'),
+  context('send-json', 'ref-throw-json', 'reply.send(new Gone()) → default JSON, no throw, vs the JSON floor'),
+  context('ref-throw-html', 'ref-410-html', 'the page floor vs the same bytes sent without a throw'),
+  context('plugin-html', 'ref-410-html', 'built-in page vs the same bytes sent without a throw'),
+  context('send-html', 'ref-throw-html', 'reply.send(new Gone()) → built-in page, no throw, vs the page floor'),
+  context('ref-throw-view', 'ref-view-200', 'the template floor vs the same template rendered on a 200'),
+  context('peer-sensible-view', 'ref-throw-view', 'the template peer vs the template floor'),
+  context('ref-catch-view', 'ref-view-200', 'a stackless throw caught in the route, then the template, vs the 200'),
+  context('send-template', 'ref-throw-view', 'reply.send(new Gone()) → template page, no throw, vs the template floor')
 ]
 
 /** The scenario called `name`, or a clear error listing the names there are. */
