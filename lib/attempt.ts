@@ -62,6 +62,8 @@ export class Attempt {
   failures = 0
   /** The request's span and trace id, when tracing is on and a span is active: found once, used by every response and report. */
   readonly trace: TraceRef | undefined
+  /** The turn whose response was recorded on the span (lib/outcome.ts traceResponse), if any. */
+  tracedTurn: number | undefined = undefined
 
   constructor (
     readonly dispatcher: Dispatcher,

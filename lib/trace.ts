@@ -10,8 +10,9 @@
  * without it nothing here is loaded, and nothing of it ever runs on a successful request.
  */
 import type { FastifyRequest } from 'fastify'
-import { HTTPException } from './exceptions.js'
+import { HTTPException, MethodNotAllowed, NotFound } from './exceptions.js'
 import { reportedFailure } from './report-identity.js'
+import { RoutingMiss } from './routing.js'
 
 /** The part of an OpenTelemetry span the plugin uses (the API's `Span`, structurally: no type import). */
 export interface SpanLike {
@@ -106,6 +107,8 @@ function requestSpan (request: FastifyRequest): SpanLike | undefined {
 function errorType (error: unknown, status: number): string {
   try {
     if (error instanceof HTTPException) return error.constructor.name
+    // A routing miss nobody needed as an exception (no handler, template or reporter): the class it stands for.
+    if (error instanceof RoutingMiss) return (error.status === 405 ? MethodNotAllowed : NotFound).name
     const code = (error as { code?: unknown } | null)?.code
     if (typeof code === 'string' && code !== '') return code
     const name = error instanceof Error ? error.constructor.name : ''
