@@ -6,6 +6,7 @@
  * scenarios answer the same requests through fastify-flask-errors. Ratios compare them (bench/run.ts).
  */
 import { STATUS_CODES } from 'node:http'
+import { createRequire } from 'node:module'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 
 /** The request autocannon sends, and the one the validation step sends first. */
@@ -192,6 +193,22 @@ async function withPlugin (options: PluginOptions = {}): Promise<FastifyInstance
   return fastify
 }
 
+/**
+ * The plugin with OpenTelemetry switched off (`openTelemetry: false`), for the scenarios that
+ * measure what an installed `@opentelemetry/api` costs with no span active (the plugin's default
+ * when the API is installed, which it is here). Refuses to start without the API, where both sides
+ * would be the same app.
+ */
+async function withPluginTracingOff (): Promise<FastifyInstance> {
+  try {
+    // Resolved, not imported: this server must not load the API the plugin is told to leave alone.
+    createRequire(import.meta.url).resolve('@opentelemetry/api')
+  } catch (missing) {
+    throw new Error('the openTelemetry comparison needs @opentelemetry/api installed (a devDependency of this package)', { cause: missing })
+  }
+  return await withPlugin({ openTelemetry: false })
+}
+
 /** The error the floor scenarios (f), (g) and (j) throw: a plain app's own 410, the floor under the plugin's error responses. */
 class StacklessGone extends Error {
   readonly statusCode = 410
@@ -362,6 +379,19 @@ export const scenarios: readonly Scenario[] = [
     }
   },
   {
+    name: 'plugin-ok-otel-off',
+    title: 'GET /ok 200 with the plugin registered with openTelemetry: false',
+    plugin: true,
+    request: { method: 'GET', path: '/ok', headers: JSON_HEADERS },
+    status: 200,
+    check: okCheck,
+    build: async () => {
+      const fastify = await withPluginTracingOff()
+      addOk(fastify)
+      return fastify
+    }
+  },
+  {
     name: 'ref-410-json',
     title: '(b) plain reply.code(410).send(json)',
     plugin: false,
@@ -397,6 +427,19 @@ export const scenarios: readonly Scenario[] = [
     build: async () => {
       const fastify = await withPlugin()
       fastify.errorhandler(410)((error) => ({ statusCode: 410, error: 'Gone', message: error.message }))
+      addAbortRoute(fastify)
+      return fastify
+    }
+  },
+  {
+    name: 'abort-json-otel-off',
+    title: 'reply.abort(410) → default JSON, the plugin registered with openTelemetry: false',
+    plugin: true,
+    request: GONE_API,
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      const fastify = await withPluginTracingOff()
       addAbortRoute(fastify)
       return fastify
     }
@@ -726,6 +769,8 @@ export const targets: readonly Target[] = [
   guard('growth-404-10000', 'growth-404-10', 1 / 1.2, 'routing 404: 10,000 routes vs 10 (cost ≤ 1.2×)'),
   guard('growth-405-10000', 'growth-405-10', 1 / 1.2, '405: 10,000 routes vs 10 (cost ≤ 1.2×)'),
   guard('dispatch-1000', 'dispatch-1', 1 / 1.1, 'dispatch: 1,000 error classes vs 1 (cost ≤ 1.1×)'),
+  context('plugin-ok', 'plugin-ok-otel-off', 'success route, @opentelemetry/api installed and no span active (the default), vs openTelemetry: false'),
+  context('abort-json', 'abort-json-otel-off', 'reply.abort(410) → default JSON, @opentelemetry/api installed and no span active, vs openTelemetry: false'),
   context('ref-throw-json', 'ref-410-json', 'the JSON floor vs plain reply.code(410).send(json): what the throw costs'),
   context('ref-catch-json', 'ref-410-json', 'a stackless throw caught in the route, no error path, vs plain send'),
   context('abort-json', 'ref-410-json', 'reply.abort(410) → default JSON vs plain send, no throw'),
