@@ -48,6 +48,12 @@ t.test('npm pack output installs and runs from import and require', async (t) =>
 
   writeFileSync(join(dir, 'mail.mjs'), "import { mailReporter } from 'fastify-flask-errors/mail'; process.stdout.write(typeof mailReporter)")
   t.equal(execFileSync(process.execPath, ['mail.mjs'], { cwd: dir, encoding: 'utf8' }), 'function', 'the mail subpath resolves (nodemailer is an optional peer)')
+  // The Sentry subpath takes the app's @sentry/node as an argument, so it loads with none installed.
+  writeFileSync(join(dir, 'sentry.mjs'), "const s = await import('fastify-flask-errors/sentry'); process.stdout.write(JSON.stringify(Object.keys(s).sort()))")
+  writeFileSync(join(dir, 'sentry.cjs'), "process.stdout.write(JSON.stringify(Object.keys(require('fastify-flask-errors/sentry')).sort()))")
+  for (const run of ['sentry.mjs', 'sentry.cjs']) {
+    t.same(JSON.parse(execFileSync(process.execPath, [run], { cwd: dir, encoding: 'utf8' })), [...SENTRY_PUBLIC].sort(), `${run}: the /sentry names`)
+  }
 
   // The public surface is a deliberate list: a new export is added here on purpose, an internal one
   // (the status table, stack capture, the mail text helpers) never leaks out through a wildcard.
@@ -95,6 +101,9 @@ const PUBLIC = [
 
 /** Every runtime export of `fastify-flask-errors/mail`. */
 const MAIL_PUBLIC = ['mailReporter', 'mailReporterFromEnv', 'FFE_BAD_MAIL_OPTION', 'FFE_BAD_MAIL_ENV']
+
+/** Every runtime export of `fastify-flask-errors/sentry`. */
+const SENTRY_PUBLIC = ['sentryReporter', 'shouldHandleError', 'FFE_BAD_SENTRY']
 
 /** Names that were once reachable from the package and are internals. */
 const INTERNAL = [
