@@ -1,7 +1,8 @@
 /**
  * The mail a report becomes: its subject (one line, bounded, no query string) and its plain-text body
- * (the error with its stack and causes, the request with masked headers), written so that nothing
- * taken from the error or the request can pass for a header or a section of the mail.
+ * (the error with its stack and causes, the request with its trace id, the report context, the masked
+ * headers), written so that nothing taken from the error, the request or the context can pass for a
+ * header or a section of the mail.
  */
 import { STATUS_CODES } from 'node:http'
 import { inspect } from 'node:util'
@@ -122,8 +123,16 @@ function formatChain (error: unknown): string {
 }
 
 /**
- * The plain-text mail body: what happened, the error with its stack and causes, the request with
- * masked headers (the summary the reporting engine made is already masked by the app's policy). The
+ * One context value on one line: a string as it is, anything else as JSON (a nested object on one
+ * line). The context is already bounded and JSON-safe (lib/report-context.ts: no BigInt, no cycle).
+ */
+function contextValue (value: unknown): string {
+  return typeof value === 'string' ? value : String(JSON.stringify(value))
+}
+
+/**
+ * The plain-text mail body: what happened, the error with its stack and causes, the request (with
+ * its trace id when there is one), the report context one field per line, the masked headers (the summary the reporting engine made is already masked by the app's policy). The
  * headings are the mail's own; every line of text that comes from the error or the request is
  * indented, so none of it can look like a heading.
  */
@@ -143,13 +152,17 @@ export function formatReportText (report: ErrorReport): string {
     `URL:        ${url}`,
     `Route:      ${request.route === undefined ? '(no route matched)' : inline(request.route)}`,
     `Request id: ${inline(request.requestId)}`,
+    ...report.traceId === undefined ? [] : [`Trace id:   ${inline(report.traceId)}`],
     `Client IP:  ${inline(request.ip)}`,
     `Status:     ${report.status} ${reason}`,
-    `Count:      ${report.count}`,
-    '',
-    'Headers (credentials masked)',
-    '----------------------------'
+    `Count:      ${report.count}`
   )
+  const context = Object.entries(report.context)
+  if (context.length > 0) {
+    lines.push('', 'Context (secrets masked)', '------------------------')
+    for (const [name, value] of context) lines.push(`${INDENT}${inline(name)}: ${inline(contextValue(value))}`)
+  }
+  lines.push('', 'Headers (credentials masked)', '----------------------------')
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue
     for (const item of Array.isArray(value) ? value : [value]) lines.push(`${INDENT}${inline(name)}: ${inline(String(item))}`)

@@ -13,6 +13,7 @@ import type { FormatPolicy } from './negotiate.js'
 import type { NotFoundHooks } from './options.js'
 import type { RedactOptions } from './redact.js'
 import type { Reporter } from './report.js'
+import type { ReportContextFunction } from './report-context.js'
 
 /** What a validator may look at besides its value: the other options given, NODE_ENV, the logger for warnings. */
 export interface Reading {
@@ -124,6 +125,15 @@ export function readReporters (value: unknown): Reporter[] {
     reporters.push(item as Reporter)
   }
   return reporters
+}
+
+/** `reportContext`: a function `(request, error)` returning the fields (or a promise of them). */
+export function readReportContext (value: unknown): ReportContextFunction {
+  if (typeof value !== 'function') {
+    throw new FFE_INVALID_OPTION('reportContext must be a function (request, error) => ({ userId: request.user?.id }) ' +
+      `returning a plain object (or a promise of one), got ${shown(value)}`)
+  }
+  return value as ReportContextFunction
 }
 
 /** `reportWhen`: a predicate as given, or a list of statuses made into one. */

@@ -13,10 +13,11 @@ import type { Level } from './log.js'
 import type { FormatPolicy } from './negotiate.js'
 import {
   FORMATS, LEVELS, MAX_TIMER_MS, oneOf, positiveInteger, readBoolean, readDebug, readNotFoundHooks, readPreview, readRedact,
-  readReportWhen, readReporters, readTemplates
+  readReportContext, readReportWhen, readReporters, readTemplates
 } from './option-checks.js'
 import type { Reading, ReportPredicate } from './option-checks.js'
 import type { RedactOptions } from './redact.js'
+import type { ReportContextFunction } from './report-context.js'
 import { isServerError } from './report.js'
 import type { ReportOptions, Reporter } from './report.js'
 
@@ -127,6 +128,7 @@ const OPTIONS = {
   reportTimeout: option('app', 10_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
   reportDedupeWindow: option('app', 60_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
   reportRateLimit: option('app', 100, positiveInteger(Number.MAX_SAFE_INTEGER, 'an integer')),
+  reportContext: option<'app', ReportContextFunction | undefined>('app', undefined, readReportContext),
   redact: option<'app', RedactOptions>('app', {}, readRedact),
   templateTimeout: option('app', 3_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
   openTelemetry: option('app', true, readBoolean),

@@ -11,6 +11,8 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { serializeError } from './describe.js'
 import type { AppOptions } from './options.js'
 import type { Redaction } from './redact.js'
+import { gatherContext } from './report-context.js'
+import type { ReportContext, ReportContextFunction } from './report-context.js'
 import { ErrorSnapshot, reportKeys, reportedFailure } from './report-identity.js'
 import { summarizeRequest } from './report-request.js'
 import type { RequestSummary } from './report-request.js'
@@ -37,7 +39,14 @@ export interface ErrorReport {
    * The trace id of the request's OpenTelemetry span, when `@opentelemetry/api` is installed and a span
    * was active (for a summary: the last one's): the link from a mail or an error service to the trace.
    */
-  traceId?: string
+  traceId: string | undefined
+  /**
+   * Who and what the error concerned (a user id, a tenant), from the reported error's `context()`
+   * method and the `reportContext` option (its fields win a clash); for a summary: the last one's.
+   * Bounded (50 fields per object, 4 levels, 1 KB strings, 8 KB in all), fields whose names suggest a
+   * secret masked by the app's redaction policy, frozen all the way down. `{}` when there is none.
+   */
+  context: ReportContext
 }
 
 /** A reporter: a mail sender, an error-service client. May be async; its failures are logged, never thrown. */
@@ -59,6 +68,12 @@ export interface ReportOptions {
   reportDedupeWindow?: number
   /** max reports per dedupe window, default 100 (the rest are counted and logged as dropped) */
   reportRateLimit?: number
+  /**
+   * `(request, error) => ({ userId, tenant })`, sync or async: fields merged into each report's `context`,
+   * read while the request is live, only for errors that are reported. One that throws, rejects, returns
+   * anything but a plain object or takes longer than `reportTimeout` is logged and left out.
+   */
+  reportContext?: ReportContextFunction
 }
 
 /** The reporting engine the core drives. */
@@ -95,9 +110,21 @@ interface Entry {
   /** Occurrences since the last report of this error (0 while `last` is undefined). */
   extra: number
   /** The last unreported occurrence (its error as a bounded snapshot), sent in the summary when the window rolls. */
-  last: {
-    error: ErrorSnapshot, status: number, request: RequestSummary, time: Date, traceId: string | undefined, log: FastifyBaseLogger
-  } | undefined
+  last: Occurrence<ErrorSnapshot> | undefined
+}
+
+/**
+ * One reported occurrence, as `schedule` takes it down for a report: its context still settling when a
+ * source of it is async (the reporters wait for it, at most `reportTimeout`; lib/report-context.ts).
+ */
+interface Occurrence<E> {
+  error: E
+  status: number
+  request: RequestSummary
+  time: Date
+  traceId: string | undefined
+  context: ReportContext | Promise<ReportContext>
+  log: FastifyBaseLogger
 }
 
 /**
@@ -158,12 +185,12 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
         dropped++
         continue
       }
-      const { log: requestLog, ...last } = entry.last
+      const last = entry.last
       const count = entry.extra
       entry.extra = 0
       entry.last = undefined
       sent++
-      dispatch({ ...last, count }, requestLog)
+      dispatch(last, count)
     }
     if (dropped > 0) {
       log.warn({ dropped, reportRateLimit: rateLimit, perSite, reserved, reportDedupeWindow: windowMs },
@@ -175,12 +202,16 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     if (entries.size > 0) startWindow()
   }
 
-  function dispatch (fields: Omit<ErrorReport, 'count'> & { count: number }, requestLog: FastifyBaseLogger): void {
-    const report: ErrorReport = Object.freeze({ ...fields })
+  function dispatch (occurrence: Occurrence<unknown>, count: number): void {
+    const { log: requestLog, context, ...fields } = occurrence
     // setImmediate: the response has been handed to the socket; reporters
     // start on a later turn so their synchronous part cannot delay it.
     const job = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(async () => { await Promise.all(reporters.map((reporter, index) => runReporter(reporter, index, report, requestLog))) })
+      .then(async () => {
+        // An async context never rejects and settles within the timeout (lib/report-context.ts).
+        const report: ErrorReport = Object.freeze({ ...fields, count, context: await context })
+        await Promise.all(reporters.map((reporter, index) => runReporter(reporter, index, report, requestLog)))
+      })
       .finally(() => { pending.delete(job) })
     pending.add(job)
   }
@@ -227,6 +258,11 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     }
   }
 
+  /** The context of an occurrence that will be reported (a first report, or the repeat a summary shows). */
+  function contextOf (error: unknown, request: FastifyRequest): ReportContext | Promise<ReportContext> {
+    return gatherContext(options.reportContext, error, request, redaction, timeout)
+  }
+
   function schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): void {
     const requestLog = request.log
     const time = new Date()
@@ -235,7 +271,8 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     if (entry !== undefined) {
       entry.extra++
       const snapshot = new ErrorSnapshot(reportedFailure(error))
-      entry.last = { error: snapshot, status, request: summarizeRequest(request, redaction), time, traceId, log: requestLog }
+      const context = contextOf(error, request)
+      entry.last = { error: snapshot, status, request: summarizeRequest(request, redaction), time, traceId, context, log: requestLog }
       return
     }
     if (windowTimer === undefined) startWindow()
@@ -252,7 +289,7 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     sent++
     sites.set(site, (fromSite ?? 0) + 1)
     entries.set(key, { extra: 0, last: undefined })
-    dispatch({ error, status, request: summarizeRequest(request, redaction), time, traceId, count: 1 }, requestLog)
+    dispatch({ error, status, request: summarizeRequest(request, redaction), time, traceId, context: contextOf(error, request), log: requestLog }, 1)
   }
 
   async function flush (): Promise<void> {

@@ -40,7 +40,9 @@ const summary: RequestSummary = {
 }
 
 function makeReport (fields: Partial<ErrorReport> = {}): ErrorReport {
-  return { error: new Error('boom'), status: 500, request: summary, time: new Date('2024-05-01T10:00:00Z'), count: 1, ...fields }
+  return {
+    error: new Error('boom'), status: 500, request: summary, time: new Date('2024-05-01T10:00:00Z'), count: 1, traceId: undefined, context: {}, ...fields
+  }
 }
 
 t.test('an unhandled error reaches the administrators through a real SMTP server', async (t) => {

@@ -35,7 +35,7 @@ class PaymentError extends Error {}
 
 /**
  * A plain Fastify app that drives the reporting engine the way the core does:
- * send the error response first, then `schedule(error, status, request)`;
+ * send the error response first, then `schedule(error, status, request, traceId)`;
  * `onClose` → `flush()`.
  */
 async function build (options: ReportOptions): Promise<{ app: FastifyInstance, lines: LogLine[], reporting: Reporting }> {
@@ -46,11 +46,11 @@ async function build (options: ReportOptions): Promise<{ app: FastifyInstance, l
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : error.message })
-    reporting.schedule(error, status, request)
+    reporting.schedule(error, status, request, undefined)
   })
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'Not Found' })
-    reporting.schedule(new Error(`no route for ${request.url}`), 404, request)
+    reporting.schedule(new Error(`no route for ${request.url}`), 404, request, undefined)
   })
   app.addHook('onClose', async () => { await reporting.flush() })
   app.get('/boom/:id', async () => { throw new Error('database is down') })
@@ -180,7 +180,7 @@ t.test('reporters run after the response, not inside schedule()', async (t) => {
   const reporting = createReporting(appOptions({ report: () => { calls.push('reporter') } }), app.log, REDACTION)
   app.setErrorHandler((error, request, reply) => {
     reply.code(500).send('fail')
-    reporting?.schedule(error, 500, request)
+    reporting?.schedule(error, 500, request, undefined)
     calls.push(`after schedule (reporter calls so far: ${calls.length})`)
   })
   app.get('/', async () => { throw new Error('x') })

@@ -160,7 +160,7 @@ t.test('error text in a mail cannot fake a section, and the subject stays one bo
   await app.inject('/s')
   const response = await app.inject('/s')
   t.equal(response.statusCode, 500)
-  const report = { error: new TypeError('y'.repeat(1000) + '\r\nBcc: evil@x.test'), status: 500, time: new Date(), count: 1, request: { method: 'GET', url: '/s', route: '/s', requestId: 'r', ip: '127.0.0.1', headers: {} } }
+  const report = { error: new TypeError('y'.repeat(1000) + '\r\nBcc: evil@x.test'), status: 500, time: new Date(), count: 1, traceId: undefined, context: {}, request: { method: 'GET', url: '/s', route: '/s', requestId: 'r', ip: '127.0.0.1', headers: {} } }
   await custom(report)
   await within(mails.arrived(3))
   const subject = mails.mails[1].subject
