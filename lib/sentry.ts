@@ -142,7 +142,8 @@ function capture (sentry: SentrySdk, report: ErrorReport): void {
     scope.setExtras(extras)
     // Sentry's "response" context is where its UI shows a status; "report" holds the plugin's fields.
     scope.setContext('response', { status_code: status })
-    scope.setContext('report', { status, count, requestId: request.requestId, route: request.route, traceId, time: report.time.toISOString() })
+    const time = report.time.toISOString()
+    scope.setContext('report', { status, count, requestId: request.requestId, route: request.route, traceId, time })
     if (Object.keys(context).length > 0) scope.setContext('reportContext', { ...context })
     // A scope's event processors run after the integrations' (requestData among them), so the request
     // the event shows is the plugin's masked summary and nothing of the raw one.
@@ -173,14 +174,13 @@ function failureOf (error: unknown): { failure: unknown, handled: unknown } {
 
 /**
  * Sentry's request interface from the plugin's summary: path and query apart, as Sentry keeps them,
- * headers as single strings (a repeated field joined with ", " as RFC 9110 §5.3 combines field lines).
+ * headers as single strings (a list joined with ", " as RFC 9110 §5.3 combines field lines).
  */
 function sentryRequest (request: RequestSummary): NonNullable<SentryEvent['request']> {
   const query = request.url.indexOf('?')
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
-  }
+  // (Node gives a list only for a repeated Set-Cookie; a value is never undefined in a real request.)
+  for (const [name, value] of Object.entries(request.headers)) headers[name] = [value].flat().join(', ')
   const out: NonNullable<SentryEvent['request']> = {
     method: request.method,
     url: query === -1 ? request.url : request.url.slice(0, query),

@@ -15,6 +15,9 @@ const events: Sentry.ErrorEvent[] = []
 const warnings: Array<Error & { code?: string }> = []
 process.on('warning', (warning) => { warnings.push(warning) })
 
+// Made before Sentry.init: there is no client to check yet, and the reporter reads the SDK when it reports.
+const early = sentryReporter(Sentry)
+
 Sentry.init({
   dsn: 'https://public@127.0.0.1/1',
   dataCollection: { userInfo: false },
@@ -61,4 +64,19 @@ t.test('without dataCollection.userInfo the event carries no client address', as
   t.equal(events.length, 1)
   t.equal(events[0]?.exception?.values?.at(-1)?.type, 'Conflict')
   t.notOk(events[0]?.user?.ip_address, 'no ip_address')
+})
+
+t.test('a reporter made before Sentry.init reports through the client init made, and does not warn', async (t) => {
+  events.length = 0
+  t.equal(warnings.filter((warning) => warning.code === 'FFE_SENTRY_DOUBLE_CAPTURE').length, 2, 'one per reporter made after init')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(flaskErrors, { report: early })
+  app.get('/boom', async () => { throw new Error('early reporter') })
+  await app.inject({ url: '/boom', headers: API })
+  await app.close()
+  await Sentry.flush(2000)
+  const ours = events.filter((event) => event.exception?.values?.at(-1)?.mechanism?.type === 'fastify-flask-errors')
+  t.equal(ours.length, 0, 'Sentry\'s own integration captured the error first, so Sentry dropped the plugin\'s event')
+  t.equal(events.length, 1)
 })

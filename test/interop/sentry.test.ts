@@ -184,3 +184,25 @@ t.test('sentryReporter refuses what is not the Sentry SDK, saying what to pass',
   t.throws(() => sentryReporter({} as SentrySdk), { code: 'FFE_BAD_SENTRY', message: /import \* as Sentry from '@sentry\/node'.*no captureException\(\)/ })
   t.throws(() => sentryReporter({ ...Sentry, withIsolationScope: undefined } as unknown as SentrySdk), { message: /no withIsolationScope\(\)/ })
 })
+
+t.test('the report\'s context (reportContext, error.context()) is the event\'s reportContext context', async (t) => {
+  const server = await app(t, { reportContext: (request) => ({ tenant: String(request.headers['x-tenant']), apiKey: 'k-1' }) })
+  class OrderError extends Error {
+    context (): Record<string, unknown> { return { orderId: 42 } }
+  }
+  server.get('/order', async () => { throw new OrderError('stock went negative') })
+  await server.inject({ url: '/order', headers: { ...API, 'x-tenant': 'acme' } })
+  const events = await sent(server)
+  t.equal(events.length, 1)
+  t.same(events[0]?.contexts?.reportContext, { orderId: 42, tenant: 'acme', apiKey: '[masked]' })
+})
+
+t.test('no reportContext context when the report has none; a header sent twice is one string', async (t) => {
+  const server = await app(t)
+  server.get('/plain', async () => { throw new Error('plain') })
+  await server.inject({ url: '/plain', headers: { ...API, 'set-cookie': ['a=1', 'b=2'] } })
+  const events = await sent(server)
+  t.equal(events.length, 1)
+  t.notOk(events[0]?.contexts?.reportContext)
+  t.equal(events[0]?.request?.headers?.['set-cookie'], 'a=[masked], b=[masked]', 'a repeated field as one string')
+})
