@@ -28,9 +28,12 @@ function tracing (withProcessor = true): { provider: BasicTracerProvider, export
 }
 
 /** An app instrumented by @fastify/otel as its README says (registered first), then this plugin. */
-async function app (options: { withProcessor?: boolean, recordExceptions?: boolean } = {}) {
+async function app (options: { withProcessor?: boolean, recordExceptions?: boolean, instrumentHandler?: boolean } = {}) {
   const { provider, exporter } = tracing(options.withProcessor)
-  const instrumentation = new FastifyOtelInstrumentation({ recordExceptions: options.recordExceptions ?? false })
+  const instrumentation = new FastifyOtelInstrumentation({
+    recordExceptions: options.recordExceptions ?? false,
+    instrumentHandler: options.instrumentHandler ?? true
+  })
   instrumentation.setTracerProvider(provider)
   const server = Fastify()
   await server.register(instrumentation.plugin())
@@ -129,6 +132,18 @@ t.test('a 404 handler that fails: the span shows its failure, answered 500', asy
   t.equal(span.attributes['http.response.status_code'], 500)
 })
 
+t.test('a 404 handler that sends its own reply: the request span learns it before @fastify/otel ends it in onSend', async (t) => {
+  const { server, requestSpan } = await app()
+  t.teardown(() => server.close())
+  server.errorhandler(404)((error, request, reply) => { reply.code(404).send('no cheese') })
+  server.get('/cheese', () => abort(404))
+  const res = await server.inject({ url: '/cheese', headers: API })
+  t.equal(res.body, 'no cheese')
+  const span = await requestSpan('/cheese')
+  t.equal(span.attributes['error.type'], 'NotFound')
+  t.equal(span.status.code, SpanStatusCode.UNSET)
+})
+
 t.test('a 404 that a handler answers with a 500 stays an error: the processor reads the final status', async (t) => {
   const { server, requestSpan } = await app()
   t.teardown(() => server.close())
@@ -161,6 +176,24 @@ t.test('with recordExceptions left on, @fastify/otel adds its own exception even
   await server.inject({ url: '/pay', headers: API })
   const span = await requestSpan('/pay')
   t.equal(span.events.filter((e) => e.name === 'exception').length, 2, "@fastify/otel's event and the plugin's")
+})
+
+t.test("@fastify/otel's span of the route handler is ERROR when it throws abort(404); instrumentHandler: false makes none", async (t) => {
+  const { server, exporter, requestSpan } = await app()
+  t.teardown(() => server.close())
+  server.get('/cheese', function cheese () { abort(404) })
+  await server.inject({ url: '/cheese', headers: API })
+  await requestSpan('/cheese')
+  const handler = exporter.getFinishedSpans().find((s) => s.name === 'handler - cheese')
+  t.equal(handler?.status.code, SpanStatusCode.ERROR, 'the handler did throw: an INTERNAL span without an HTTP status, left as it is')
+  t.equal(handler?.kind, SpanKind.INTERNAL)
+
+  const bare = await app({ instrumentHandler: false })
+  t.teardown(() => bare.server.close())
+  bare.server.get('/cheese', function cheese () { abort(404) })
+  await bare.server.inject({ url: '/cheese', headers: API })
+  t.equal((await bare.requestSpan('/cheese')).status.code, SpanStatusCode.UNSET)
+  t.same(bare.exporter.getFinishedSpans().map((s) => s.name), ['request'], 'only the request span, which says the 404 is no error')
 })
 
 t.test('ClientErrorSpanProcessor leaves every span but a 4xx request span as it is', async (t) => {
