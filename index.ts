@@ -17,7 +17,7 @@ import { dispatch, dispatchRoutingMiss } from './lib/dispatch.js'
 import { fastifyInternals } from './lib/internals.js'
 import { DebugMode } from './lib/debug.js'
 import { SourceFiles } from './lib/sources.js'
-import { DEFAULTS, normalizeOptions } from './lib/options.js'
+import { DEFAULTS, LAYERING, normalizeOptions } from './lib/options.js'
 import type { ContextOptions, FlaskErrorsOptions, Registration } from './lib/options.js'
 import { Registry, addHandler, normalizeKey, refuseSecondArgument } from './lib/registry.js'
 import { Negotiation } from './lib/negotiate.js'
@@ -66,7 +66,7 @@ const plugin: FastifyPluginAsync<FlaskErrorsOptions> = async function flaskError
     if (fastify.prefix !== '') outer.owners.claim(fastify, outer.notFound, 'flaskErrors options')
     return
   }
-  const registry = new Registry<ContextOptions>(DEFAULTS)
+  const registry = new Registry<ContextOptions>(DEFAULTS, LAYERING)
   const debugMode = new DebugMode(registry)
   configureContext(registry, debugMode, fastify, given)
   const redaction = createRedaction(given.app.redact)
@@ -233,6 +233,7 @@ export type { TemplateContext } from './lib/templates.js'
 export { ERROR_CHANNEL } from './lib/outcome.js'
 export type { ErrorMessage } from './lib/outcome.js'
 export type { FlaskErrorsOptions, NotFoundHooks } from './lib/options.js'
+export type { LogLevelTable } from './lib/log-levels.js'
 export type { FormatPolicy, Representation } from './lib/negotiate.js'
 export type { RedactOptions } from './lib/redact.js'
 export type {

@@ -43,7 +43,7 @@ async function main (): Promise<void> {
   console.log(`\nsame-core A/B, ${rounds} rounds × ${duration} s, ${connections} connections each; ratio = req/s ÷ ${reference}'s in the same second:`)
   for (const scenario of group.slice(1)) {
     const list = roundRatios(rates, scenario.name, reference)
-    console.log(`  ${scenario.name.padEnd(18)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
+    console.log(`  ${scenario.name.padEnd(20)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
   }
   const { busy, share, saturated } = saturation(result)
   const usage = `CPU 0 was ${Math.round(busy * 100)} % busy, ${Math.round(share * 100)} % of it by the servers (medians of the rounds)`

@@ -691,7 +691,7 @@ async function profile (list: Scenario[], env: Record<string, string>): Promise<
 
 async function main (): Promise<void> {
   if (flags.list === true) {
-    for (const s of scenarios) console.log(`${s.name.padEnd(18)} ${s.plugin ? 'plugin' : 'plain '}  ${s.request.method} ${s.request.path}  → ${s.status}  ${s.title}`)
+    for (const s of scenarios) console.log(`${s.name.padEnd(20)} ${s.plugin ? 'plugin' : 'plain '}  ${s.request.method} ${s.request.path}  → ${s.status}  ${s.title}`)
     return
   }
   const pluginPresent = existsSync(join(ROOT, 'index.ts'))
@@ -742,7 +742,8 @@ async function main (): Promise<void> {
   ]
   console.log(header.join('\n'))
   const eta = selected.length * (settings.warmup + settings.rounds * (settings.duration + 0.3))
-  console.log(`\n${selected.length} scenarios, about ${Math.ceil(eta / 60)} min of load, plus at most ${Math.ceil(settings.noiseBudget / 60)} min waiting out other processes\n`)
+  const abEta = abRounds === 0 ? 0 : targetGroups(new Set(selected.map((s) => s.name))).length * (5 + abRounds * abDuration)
+  console.log(`\n${selected.length} scenarios, about ${Math.ceil(eta / 60)} min of load and ${Math.ceil(abEta / 60)} min of same-core A/B, plus at most ${Math.ceil(settings.noiseBudget / 60)} min waiting out other processes\n`)
 
   const reports = new Map<string, ScenarioReport>()
   const servers = new Map<string, Server>()
@@ -783,7 +784,7 @@ async function main (): Promise<void> {
       let attempt = await load(server, settings.duration)
       let attempts = 1
       while (attempt.problem === undefined && attempt.foreignCpu / attempt.result.duration > FOREIGN_LIMIT && attempts <= settings.retries && noiseSpent + settings.duration <= settings.noiseBudget) {
-        console.log(`round ${round + 1}/${settings.rounds}  ${server.scenario.name.padEnd(18)} disturbed: other processes used ${fmt(100 * attempt.foreignCpu / attempt.result.duration)} % of a core; measuring again`)
+        console.log(`round ${round + 1}/${settings.rounds}  ${server.scenario.name.padEnd(20)} disturbed: other processes used ${fmt(100 * attempt.foreignCpu / attempt.result.duration)} % of a core; measuring again`)
         await waitForQuiet()
         const again = await load(server, settings.duration)
         noiseSpent += settings.duration
@@ -809,7 +810,7 @@ async function main (): Promise<void> {
         requests: result.requests.total
       }
       reports.get(server.scenario.name)?.rounds.push(entry)
-      console.log(`round ${round + 1}/${settings.rounds}  ${server.scenario.name.padEnd(18)} ${fmt(reqPerSec).padStart(8)} req/s  p99 ${fmt(entry.p99, 2).padStart(6)} ms  server CPU ${fmt(entry.serverCpu * 100).padStart(3)} %  load CPU ${fmt(entry.loadCpu * 100).padStart(3)} %  other ${fmt(entry.foreignCpu * 100).padStart(3)} %  ${fmt(entry.cpuMicrosPerRequest, 1)} µs/req`)
+      console.log(`round ${round + 1}/${settings.rounds}  ${server.scenario.name.padEnd(20)} ${fmt(reqPerSec).padStart(8)} req/s  p99 ${fmt(entry.p99, 2).padStart(6)} ms  server CPU ${fmt(entry.serverCpu * 100).padStart(3)} %  load CPU ${fmt(entry.loadCpu * 100).padStart(3)} %  other ${fmt(entry.foreignCpu * 100).padStart(3)} %  ${fmt(entry.cpuMicrosPerRequest, 1)} µs/req`)
     }
   }
 

@@ -576,7 +576,7 @@ export const scenarios: readonly Scenario[] = [
   },
   {
     name: 'ref-view-200',
-    title: `(d) plain 200 rendered from ${TEMPLATE} by @fastify/view`,
+    title: `(d) plain 200 rendered from ${TEMPLATE} in the layout by @fastify/view`,
     plugin: false,
     request: { method: 'GET', path: '/page', headers: HTML_HEADERS },
     status: 200,
@@ -661,7 +661,7 @@ export const scenarios: readonly Scenario[] = [
   },
   {
     name: 'plugin-template',
-    title: `reply.abort(410) → ${TEMPLATE} via @fastify/view`,
+    title: `reply.abort(410) → ${TEMPLATE} in the layout, found by convention, via @fastify/view`,
     plugin: true,
     request: GONE_BROWSER,
     status: 410,

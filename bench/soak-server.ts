@@ -6,7 +6,8 @@
  *
  * - `GET /__soak/stats`: memory and the event-loop delay histogram since the last reset;
  * - `POST /__soak/reset`: resets the histogram (after warm-up);
- * - `POST /__soak/gc`: forces two full collections, then answers the memory.
+ * - `POST /__soak/gc`: forces two full collections, then answers the memory (the event-loop
+ *   histogram is paused meanwhile: the driver's collections are not the app's delay).
  *
  * Listens on 127.0.0.1 with an ephemeral port and prints `SOAK_READY <port>`. Logs go to /dev/null
  * through pino, as a production app would log them (the cost is part of the measurement).
@@ -100,9 +101,11 @@ export async function buildSoakApp (): Promise<FastifyInstance> {
   app.post('/__soak/gc', async () => {
     const gc = (globalThis as { gc?: () => void }).gc
     if (gc === undefined) throw new Error('run the soak server with --expose-gc')
+    delay.disable()
     gc()
     await new Promise((resolve) => setImmediate(resolve))
     gc()
+    delay.enable()
     return stats()
   })
   return app

@@ -15,6 +15,7 @@ import { interpret } from './interpret.js'
 import type { Interpreted } from './interpret.js'
 import { isError } from './describe.js'
 import { logError, logFailure } from './log.js'
+import { levelOf } from './log-levels.js'
 import { findHandler } from './registry.js'
 import type { HandlerEntry } from './registry.js'
 import { deliver, emergency, endAfterHeaders, guard, prepare, announceSent, sendDefault, writeRaw500 } from './respond.js'
@@ -89,6 +90,8 @@ function answer (
   const attempt = new Attempt(dispatcher, request, reply, instance, resolved, error, miss)
   ;(reply as WithAttempt)[kAttempt] = attempt
 
+  // The log level is looked up by the thrown value's own facts: a class entry names it even as a 500.
+  const thrownFacts = facts
   if (entry === undefined && facts.status === undefined) {
     // Flask's handle_exception: an unhandled value without a status becomes a 500 that keeps it.
     error = new InternalServerError(undefined, { originalError: thrown })
@@ -97,8 +100,7 @@ function answer (
   }
   const status = facts.status ?? 500
   const options = resolved.options
-  const levels = { logLevel: options.logLevel, notFoundLogLevel: options.notFoundLogLevel ?? options.logLevel }
-  logError(request, thrown, status, miss !== undefined, levels, dispatcher.redaction)
+  logError(request, thrown, status, miss !== undefined, levelOf(options, thrownFacts, status, miss !== undefined), dispatcher.redaction)
   if (entry === undefined || (options.debug && status >= 500)) {
     sendDefault(attempt, error, facts, status)
     return

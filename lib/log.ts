@@ -2,7 +2,8 @@
  * Log lines for errors, through the request's pino logger so every line carries the request id (as
  * Flask's `log_exception` writes through `app.logger`). 5xx and values without a status are bugs:
  * `error`, with the thrown value serialised. 4xx are the client's business: `info` by default,
- * configurable, with routing 404s on their own level because on a public site they are mostly bots.
+ * configurable per kind of error (lib/log-levels.ts picks the level), with routing 404s on their own
+ * level because on a public site they are mostly bots.
  * The request is named by the app's redaction policy: secret query values masked, the URL bounded.
  */
 import type { FastifyRequest, LogLevel } from 'fastify'
@@ -12,14 +13,6 @@ import { readValidation } from './validation.js'
 
 /** A pino level name or `'silent'`. */
 export type Level = LogLevel | 'silent'
-
-/** The levels that decide where a client error is logged. */
-export interface LogLevels {
-  /** Level for 4xx responses. */
-  readonly logLevel: Level
-  /** Level for routing 404/405 (unknown URLs, wrong methods). */
-  readonly notFoundLogLevel: Level
-}
 
 /** The value to put under pino's `err` key: errors as they are, anything else wrapped so it serialises. */
 function loggable (thrown: unknown): unknown {
@@ -88,11 +81,13 @@ function copyForErrKey (thrown: unknown): unknown {
   return Object.assign(Object.create(null) as object, copy, { name: copy.type })
 }
 
-/** Logs the error a request is answered for, once, at the level its status calls for. */
+/**
+ * Logs the error a request is answered for, once, at `level` (lib/log-levels.ts `levelOf`). A
+ * routing 404/405 (`routing`) is written without the error, which only repeats its status's class.
+ */
 export function logError (
-  request: FastifyRequest, thrown: unknown, status: number, routing: boolean, levels: LogLevels, redaction: Redaction
+  request: FastifyRequest, thrown: unknown, status: number, routing: boolean, level: Level, redaction: Redaction
 ): void {
-  const level: Level = status >= 500 ? 'error' : routing ? levels.notFoundLogLevel : levels.logLevel
   // Building the line (message, serialised error) costs more than the check: skip it when pino
   // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).
   if (level === 'silent' || (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.(level) === false) return

@@ -10,6 +10,8 @@
 import type { FastifyBaseLogger, RouteShorthandOptions } from 'fastify'
 import { FFE_INVALID_OPTION } from './errors.js'
 import type { Level } from './log.js'
+import { NO_TABLES, layerLevels, readLogLevel, readLogLevels } from './log-levels.js'
+import type { LevelTables, LogLevelTable } from './log-levels.js'
 import type { FormatPolicy } from './negotiate.js'
 import {
   FORMATS, LEVELS, MAX_TIMER_MS, oneOf, positiveInteger, readBoolean, readDebug, readNotFoundHooks, readPreview, readRedact,
@@ -17,6 +19,7 @@ import {
 } from './option-checks.js'
 import type { Reading, ReportPredicate } from './option-checks.js'
 import type { RedactOptions } from './redact.js'
+import type { Layering } from './registry.js'
 import type { ReportContextFunction } from './report-context.js'
 import { isServerError } from './report.js'
 import type { ReportOptions, Reporter } from './report.js'
@@ -27,9 +30,11 @@ export interface ContextOptions {
   debug: boolean
   /** `negotiate` (default), or always `json` / `html` in this context. */
   format: FormatPolicy
-  /** Level of 4xx log lines. Default `info`. */
+  /** Level of 4xx log lines no `logLevels` entry names. Default `info`. */
   logLevel: Level
-  /** Level of routing 404/405 log lines. Default: `logLevel`. */
+  /** Per-error levels: this context's tables, then its parents' (lib/log-levels.ts). Default: none. */
+  logLevels: LevelTables
+  /** Level of routing 404/405 log lines. Default: the `logLevels` entry for 404/405, else `logLevel`. */
   notFoundLogLevel: Level | undefined
   /** ms an async error handler may take before it counts as failed (the 500 answers). Default 10 000. */
   errorHandlerTimeout: number
@@ -59,7 +64,18 @@ export interface NotFoundHooks {
 }
 
 /** Everything `app.register(flaskErrors, options)` takes. */
-export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug'>>, ReportOptions {
+export interface FlaskErrorsOptions extends Partial<Omit<ContextOptions, 'debug' | 'logLevels'>>, ReportOptions {
+  /**
+   * Levels per kind of error, keyed like handlers and looked up in their order: a `Map` or a list
+   * of `[key, level]` pairs (any `errorhandler` key: status, status class, error class, error code),
+   * or a plain object (statuses and error codes), to a level or `'silent'`. An entry may lower a 5xx
+   * too; a 5xx no entry names is logged at `error`, a 4xx at `logLevel`. A nested registration's
+   * entries are searched before its parents'.
+   * @example
+   * { logLevels: { FST_ERR_VALIDATION: 'silent', 402: 'warn' } }
+   * { logLevels: [[PaymentRequired, 'warn'], [ServiceUnavailable, 'warn']] }
+   */
+  logLevels?: LogLevelTable
   /**
    * `true` turns debug mode on where NODE_ENV is unset, `development` or `test` (elsewhere it is refused);
    * `'force'` turns it on regardless, and lets `preview` of the same registration be mounted too.
@@ -102,11 +118,15 @@ interface Option<S extends Scope, T> {
   readonly scope: S
   readonly default: T
   readonly read: (value: unknown, name: string, reading: Reading) => T
+  /** For a context option that layers over the enclosing contexts' value instead of replacing it (lib/registry.ts). */
+  layer?(inner: T, outer: T): T
 }
 
 /** A row; its types are inferred, so the normalised options' types come from the table. */
-function option<S extends Scope, T> (scope: S, fallback: T, read: (value: unknown, name: string, reading: Reading) => T): Option<S, T> {
-  return { scope, default: fallback, read }
+function option<S extends Scope, T> (
+  scope: S, fallback: T, read: (value: unknown, name: string, reading: Reading) => T, layer?: (inner: T, outer: T) => T
+): Option<S, T> {
+  return { scope, default: fallback, read, layer }
 }
 
 /**
@@ -117,8 +137,10 @@ function option<S extends Scope, T> (scope: S, fallback: T, read: (value: unknow
 const OPTIONS = {
   debug: option('context', false, readDebug),
   format: option<'context', FormatPolicy>('context', 'negotiate', oneOf(FORMATS)),
-  logLevel: option<'context', Level>('context', 'info', oneOf(LEVELS)),
-  /** Undefined: routing 404/405 lines take `logLevel`. */
+  logLevel: option<'context', Level>('context', 'info', readLogLevel),
+  /** A context's tables are searched before its parents': they layer, where other options replace. */
+  logLevels: option<'context', LevelTables>('context', NO_TABLES, readLogLevels, layerLevels),
+  /** Undefined: routing 404/405 lines take the `logLevels` entry for their status, else `logLevel`. */
   notFoundLogLevel: option<'context', Level | undefined>('context', undefined, oneOf(LEVELS)),
   errorHandlerTimeout: option('context', 10_000, positiveInteger(MAX_TIMER_MS, 'an integer number of ms')),
   templates: option<'context', string | false>('context', 'errors', readTemplates),
@@ -163,6 +185,11 @@ function defaultsOf<S extends Scope> (scope: S): Normalized<S> {
 
 /** Defaults of the context options: what a context has where no registration set an option. */
 export const DEFAULTS: Readonly<ContextOptions> = Object.freeze(defaultsOf('context'))
+
+/** The context options that layer over the enclosing contexts' value, read from the table (the registry's `Layering`). */
+export const LAYERING: Layering<ContextOptions> = Object.freeze(Object.fromEntries(
+  NAMES.flatMap((name) => OPTIONS[name].layer === undefined ? [] : [[name, OPTIONS[name].layer]])
+))
 
 /** One registration's options, checked and normalised. */
 export interface Registration {

@@ -29,20 +29,30 @@ export type NormalizedKey =
   | { readonly kind: 'class', readonly prototype: object, readonly name: string }
   | { readonly kind: 'generic', readonly which: 'HTTPException' | 'Error' }
 
-/** The handler tables of one encapsulation context. */
-export class Scope<Options extends object = object> {
+/**
+ * Tables keyed the four ways a key can be written, each holding what its key finds: the handler
+ * tables of a context, and the per-error log levels (lib/log-levels.ts), which are looked up in
+ * the same order so that a key means the same thing in both.
+ */
+export class Table<Entry> {
   /** Phase 1: specific classes, keyed by prototype so a reassigned `constructor` cannot fool it. */
-  readonly classes = new Map<object, HandlerEntry>()
+  readonly classes = new Map<object, Entry>()
   /** Phase 2: string error codes. */
-  readonly codes = new Map<string, HandlerEntry>()
+  readonly codes = new Map<string, Entry>()
   /** Phase 3: statuses (a status class registers here: `404` ≡ `NotFound`). */
-  readonly statuses = new Map<number, HandlerEntry>()
+  readonly statuses = new Map<number, Entry>()
   /** Phase 4: the generic bases. */
-  readonly generic: { HTTPException?: HandlerEntry, Error?: HandlerEntry } = {}
+  readonly generic: { HTTPException?: Entry, Error?: Entry } = {}
+}
+
+/** The handler tables of one encapsulation context. */
+export class Scope<Options extends object = object> extends Table<HandlerEntry> {
   /** Options given to this context (`app.register(flaskErrors, {...})` inside it). */
   options: Partial<Options> = {}
 
-  constructor (readonly instance: FastifyInstance) {}
+  constructor (readonly instance: FastifyInstance) {
+    super()
+  }
 }
 
 /** Turns a user's key into a table slot, or throws an error that says the fix. */
@@ -125,7 +135,8 @@ function classKey (cls: Function): NormalizedKey {
   return { kind: 'class', prototype, name: cls.name === '' ? '<anonymous class>' : cls.name }
 }
 
-function labelOf (key: NormalizedKey): string {
+/** How a normalised key reads in logs and messages: `404`, `'FST_ERR_VALIDATION'`, `PaymentRequired`. */
+export function labelOf (key: NormalizedKey): string {
   switch (key.kind) {
     case 'status': return String(key.status)
     case 'code': return `'${key.code}'`
@@ -140,51 +151,59 @@ export function addHandler (scope: Scope, key: NormalizedKey, handler: unknown):
     throw new FFE_INVALID_HANDLER(handler === null ? 'null' : typeof handler)
   }
   const entry: HandlerEntry = { handler: handler as StoredHandler, instance: scope.instance, label: labelOf(key) }
-  switch (key.kind) {
-    case 'status': scope.statuses.set(key.status, entry); break
-    case 'code': scope.codes.set(key.code, entry); break
-    case 'class': scope.classes.set(key.prototype, entry); break
-    case 'generic': scope.generic[key.which] = entry; break
-  }
+  put(scope, key, entry)
   return entry
 }
 
-/** Handlers that already ran for this request; the lookup passes over them (no handler runs twice). */
-export type Tried = ReadonlySet<HandlerEntry>
+/** Puts `entry` in `table`'s slot for `key`, replacing what was there (a later key wins). */
+export function put<Entry> (table: Table<Entry>, key: NormalizedKey, entry: Entry): void {
+  switch (key.kind) {
+    case 'status': table.statuses.set(key.status, entry); break
+    case 'code': table.codes.set(key.code, entry); break
+    case 'class': table.classes.set(key.prototype, entry); break
+    case 'generic': table.generic[key.which] = entry; break
+  }
+}
 
-const NONE_TRIED: Tried = new Set()
+/** Entries that were already used for this request; the lookup passes over them (no handler runs twice). */
+export type Tried<Entry = HandlerEntry> = ReadonlySet<Entry>
+
+const NONE_TRIED: Tried<never> = new Set()
 
 /**
- * The four-phase lookup over `chain` (innermost scope first): specific classes, then the string
- * code, then the status, then `HTTPException` and `Error`. Within a phase the inner scope wins, as
+ * The four-phase lookup over `chain` (innermost table first): specific classes, then the string
+ * code, then the status, then `HTTPException` and `Error`. Within a phase the inner table wins, as
  * Flask's `_find_error_handler` walks blueprint then app. In the code phase the error's own code is
- * looked up in every scope before its cause's: the error's own code is the more specific statement
+ * looked up in every table before its cause's: the error's own code is the more specific statement
  * (`FST_REPLY_FROM_INTERNAL_SERVER_ERROR` before the `ECONNREFUSED` it wraps).
  */
-export function findHandler (chain: readonly Scope[], facts: ThrownFacts, tried: Tried = NONE_TRIED): HandlerEntry | undefined {
+export function findEntry<Entry> (chain: readonly Table<Entry>[], facts: ThrownFacts, tried: Tried<Entry> = NONE_TRIED): Entry | undefined {
   const { prototypes, code, causeCode, status } = facts
-  for (const scope of chain) {
-    if (scope.classes.size === 0) continue
+  for (const table of chain) {
+    if (table.classes.size === 0) continue
     for (const proto of prototypes) {
-      const entry = usable(scope.classes.get(proto), tried)
+      const entry = usable(table.classes.get(proto), tried)
       if (entry !== undefined) return entry
     }
   }
   const byCode = findCode(chain, code, tried) ?? findCode(chain, causeCode, tried)
   if (byCode !== undefined) return byCode
   if (status !== undefined) {
-    for (const scope of chain) {
-      const entry = usable(scope.statuses.get(status), tried)
+    for (const table of chain) {
+      const entry = usable(table.statuses.get(status), tried)
       if (entry !== undefined) return entry
     }
   }
   return findGeneric(chain, prototypes, tried)
 }
 
-function findCode (chain: readonly Scope[], code: string | undefined, tried: Tried): HandlerEntry | undefined {
+/** The handler for an error in a context's scope chain: {@link findEntry} over handler tables. */
+export const findHandler: (chain: readonly Scope[], facts: ThrownFacts, tried?: Tried) => HandlerEntry | undefined = findEntry
+
+function findCode<Entry> (chain: readonly Table<Entry>[], code: string | undefined, tried: Tried<Entry>): Entry | undefined {
   if (code === undefined) return undefined
-  for (const scope of chain) {
-    const entry = usable(scope.codes.get(code), tried)
+  for (const table of chain) {
+    const entry = usable(table.codes.get(code), tried)
     if (entry !== undefined) return entry
   }
   return undefined
@@ -207,18 +226,18 @@ function keyAsWritten (key: unknown): string {
   return 'key'
 }
 
-function findGeneric (chain: readonly Scope[], prototypes: readonly object[], tried: Tried): HandlerEntry | undefined {
+function findGeneric<Entry> (chain: readonly Table<Entry>[], prototypes: readonly object[], tried: Tried<Entry>): Entry | undefined {
   const isHttp = prototypes.includes(HTTPException.prototype)
   const isError = isHttp || prototypes.includes(Error.prototype)
   if (!isError) return undefined
-  for (const scope of chain) {
-    const entry = (isHttp ? usable(scope.generic.HTTPException, tried) : undefined) ?? usable(scope.generic.Error, tried)
+  for (const table of chain) {
+    const entry = (isHttp ? usable(table.generic.HTTPException, tried) : undefined) ?? usable(table.generic.Error, tried)
     if (entry !== undefined) return entry
   }
   return undefined
 }
 
-function usable (entry: HandlerEntry | undefined, tried: Tried): HandlerEntry | undefined {
+function usable<Entry> (entry: Entry | undefined, tried: Tried<Entry>): Entry | undefined {
   return entry !== undefined && !tried.has(entry) ? entry : undefined
 }
 
@@ -229,6 +248,14 @@ export interface Resolved<Options extends object> {
 }
 
 /**
+ * How an option given in a context combines with the value of the enclosing contexts: replaced, as
+ * every option is by default, or, for the options named here, layered over it (a per-error table
+ * that adds to its parents' the way handlers do). `inner` is the context's own value, `outer` what
+ * the enclosing contexts and the defaults resolved to.
+ */
+export type Layering<Options> = { readonly [K in keyof Options]?: (inner: Options[K], outer: Options[K]) => Options[K] }
+
+/**
  * All scopes of one application. Scopes are made when a context first registers a handler or
  * options; chains are resolved on first use and cached until a registration changes them.
  */
@@ -237,7 +264,7 @@ export class Registry<Options extends object> {
   readonly #resolved = new WeakMap<object, Resolved<Options> & { generation: number }>()
   #generation = 0
 
-  constructor (readonly defaults: Readonly<Options>) {}
+  constructor (readonly defaults: Readonly<Options>, readonly layering: Layering<Options> = {}) {}
 
   /** The scope of `instance`, made on first use. */
   scope (instance: FastifyInstance): Scope<Options> {
@@ -267,17 +294,19 @@ export class Registry<Options extends object> {
       if (scope !== undefined) chain.push(scope)
     }
     const options = { ...this.defaults }
-    for (let i = chain.length - 1; i >= 0; i--) Object.assign(options, definedOnly(chain[i].options))
+    for (let i = chain.length - 1; i >= 0; i--) this.#merge(options, chain[i].options)
     const resolved = { chain, options, generation: this.#generation }
     this.#resolved.set(instance, resolved)
     return resolved
   }
-}
 
-function definedOnly<T extends object> (options: Partial<T>): Partial<T> {
-  const out: Partial<T> = {}
-  for (const key of Object.keys(options) as (keyof T)[]) {
-    if (options[key] !== undefined) out[key] = options[key]
+  /** Merges one context's given options over `options` (undefined counts as not given). */
+  #merge (options: Options, given: Partial<Options>): void {
+    for (const key of Object.keys(given) as (keyof Options)[]) {
+      const value = given[key]
+      if (value === undefined) continue
+      const layer = this.layering[key]
+      options[key] = layer === undefined ? value : layer(value, options[key])
+    }
   }
-  return out
 }

@@ -1,5 +1,5 @@
 /**
- * lib/log.ts as a unit: the level each error is logged at, and failure lines that carry both errors,
+ * lib/log.ts as a unit: lines at the level they are given, and failure lines that carry both errors,
  * written through a real Fastify request's pino logger (describing a value is test/describe.test.ts).
  */
 import t from 'tap'
@@ -7,7 +7,6 @@ import Fastify from 'fastify'
 import type { FastifyRequest } from 'fastify'
 import { Writable } from 'node:stream'
 import { logError, logFailure } from '../lib/log.js'
-import type { LogLevels } from '../lib/log.js'
 import { createRedaction } from '../lib/redact.js'
 
 /** The default policy, as an app without a `redact` option has it. */
@@ -57,12 +56,10 @@ async function linesOf (action: (request: FastifyRequest) => void): Promise<{ li
   return { lines: lines.filter((line) => line.msg !== 'incoming request' && line.msg !== 'request completed'), reqId }
 }
 
-const LEVELS: LogLevels = { logLevel: 'info', notFoundLogLevel: 'info' }
-
 t.test('logError', async (t) => {
   t.test('a 5xx is logged at error with the error, status, request id and a line naming method and path', async (t) => {
     const error = new Error('db down')
-    const { lines, reqId } = await linesOf((request) => logError(request, error, 500, false, LEVELS, REDACTION))
+    const { lines, reqId } = await linesOf((request) => logError(request, error, 500, false, 'error', REDACTION))
     t.equal(lines.length, 1)
     const [line] = lines
     t.equal(line.level, LEVEL.error)
@@ -74,35 +71,22 @@ t.test('logError', async (t) => {
     t.match(line.err?.stack, /^Error: db down\n {4}at /)
   })
 
-  t.test('a 5xx is an error whatever the levels say, routing or not', async (t) => {
-    const quiet: LogLevels = { logLevel: 'silent', notFoundLogLevel: 'silent' }
-    for (const routing of [false, true]) {
-      const { lines } = await linesOf((request) => logError(request, new Error('x'), 503, routing, quiet, REDACTION))
-      t.same(lines.map((line) => line.level), [LEVEL.error], `routing: ${String(routing)}`)
+  t.test('writes at the level it is given, for each pino level; a routing line carries no err', async (t) => {
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const) {
+      const { lines } = await linesOf((request) => logError(request, new Error('x'), 409, false, level, REDACTION))
+      t.same(lines.map((line) => line.level), [LEVEL[level]], level)
+      t.equal(lines[0].msg, 'GET /where?q=1 answered 409')
+      t.ok('err' in lines[0], 'an error of the app carries it')
     }
-  })
-
-  t.test('4xx at logLevel, routing errors at notFoundLogLevel', async (t) => {
-    const levels: LogLevels = { logLevel: 'warn', notFoundLogLevel: 'debug' }
-    const plain = await linesOf((request) => logError(request, new Error('bad'), 400, false, levels, REDACTION))
-    t.same(plain.lines.map((line) => line.level), [LEVEL.warn])
-    t.equal(plain.lines[0].msg, 'GET /where?q=1 answered 400')
-    const routing = await linesOf((request) => logError(request, new Error('nope'), 404, true, levels, REDACTION))
+    const routing = await linesOf((request) => logError(request, new Error('nope'), 404, true, 'debug', REDACTION))
     t.same(routing.lines.map((line) => line.level), [LEVEL.debug])
     t.equal(routing.lines[0].statusCode, 404)
     t.notOk('err' in routing.lines[0], 'a routing miss is no error of the app: no err, like Fastify\'s own not-found line')
-    t.ok('err' in plain.lines[0], 'other errors carry theirs')
-    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const) {
-      const { lines } = await linesOf((request) => logError(request, new Error('x'), 409, false, { logLevel: level, notFoundLogLevel: 'info' }, REDACTION))
-      t.same(lines.map((line) => line.level), [LEVEL[level]], level)
-    }
   })
 
-  t.test('silent writes nothing, for 4xx and for routing errors separately', async (t) => {
-    t.same((await linesOf((request) => logError(request, new Error('x'), 404, false, { logLevel: 'silent', notFoundLogLevel: 'info' }, REDACTION))).lines, [])
-    t.same((await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'info', notFoundLogLevel: 'silent' }, REDACTION))).lines, [])
-    const other = await linesOf((request) => logError(request, new Error('x'), 404, true, { logLevel: 'silent', notFoundLogLevel: 'info' }, REDACTION))
-    t.same(other.lines.map((line) => line.level), [LEVEL.info], 'routing errors do not follow logLevel once notFoundLogLevel is set')
+  t.test('silent writes nothing, routing or not', async (t) => {
+    t.same((await linesOf((request) => logError(request, new Error('x'), 404, false, 'silent', REDACTION))).lines, [])
+    t.same((await linesOf((request) => logError(request, new Error('x'), 404, true, 'silent', REDACTION))).lines, [])
   })
 
   t.test('values that are not errors are wrapped so they serialise', async (t) => {
@@ -115,14 +99,14 @@ t.test('logError', async (t) => {
       [revoked(), 'object', 'an unprintable value']
     ]
     for (const [thrown, type, value] of cases) {
-      const { lines } = await linesOf((request) => logError(request, thrown, 500, false, LEVELS, REDACTION))
+      const { lines } = await linesOf((request) => logError(request, thrown, 500, false, 'error', REDACTION))
       t.same(lines[0].err, { type, value }, value)
     }
   })
 
   t.test('an error pino cannot serialise is logged as a plain copy, not thrown', async (t) => {
     const frozen = Object.freeze(new Error('frozen'))
-    const first = await linesOf((request) => logError(request, frozen, 409, false, LEVELS, REDACTION))
+    const first = await linesOf((request) => logError(request, frozen, 409, false, 'info', REDACTION))
     t.equal(first.lines.length, 1)
     t.equal(first.lines[0].level, LEVEL.info)
     t.equal(first.lines[0].statusCode, 409)
@@ -131,18 +115,18 @@ t.test('logError', async (t) => {
     t.type(first.lines[0].logSerializerError, 'string', 'says why the copy was needed')
 
     const hostile = Object.defineProperty(new Error('hostile'), 'detail', { enumerable: true, get () { throw new Error('getter') } })
-    const second = await linesOf((request) => logError(request, hostile, 500, false, LEVELS, REDACTION))
+    const second = await linesOf((request) => logError(request, hostile, 500, false, 'error', REDACTION))
     t.equal(second.lines[0].err?.message, 'hostile')
     t.equal(second.lines[0].logSerializerError, 'getter')
 
     const noStack = Object.defineProperty(new Error('no stack'), 'stack', { get () { throw new Error('stack getter') } })
-    const third = await linesOf((request) => logError(request, noStack, 500, false, LEVELS, REDACTION))
+    const third = await linesOf((request) => logError(request, noStack, 500, false, 'error', REDACTION))
     t.equal(third.lines[0].err?.message, 'no stack')
     t.equal(third.lines[0].err?.stack, '(unreadable: a getter threw)')
   })
 
   t.test('the plain copy keeps the error\'s type (pino serialises it again under `err`)', async (t) => {
-    const { lines } = await linesOf((request) => logError(request, Object.freeze(new RangeError('frozen')), 500, false, LEVELS, REDACTION))
+    const { lines } = await linesOf((request) => logError(request, Object.freeze(new RangeError('frozen')), 500, false, 'error', REDACTION))
     t.equal(lines[0].err?.type, 'RangeError')
     t.equal(lines[0].err?.message, 'frozen')
     t.match(lines[0].err?.stack, /^RangeError: frozen\n {4}at /)

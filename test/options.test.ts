@@ -50,6 +50,7 @@ t.test('defaults', async (t) => {
     debug: false,
     format: 'negotiate',
     logLevel: 'info',
+    logLevels: [],
     notFoundLogLevel: undefined,
     errorHandlerTimeout: 10_000,
     templates: 'errors',
