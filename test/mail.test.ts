@@ -18,6 +18,9 @@ import { defaultSubject, formatError, formatReportText } from '../lib/mail-text.
 import type { ErrorReport } from '../lib/report.js'
 import type { RequestSummary } from '../lib/report-request.js'
 import { startSmtp } from './smtp.js'
+import { context } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base'
 
 function captureLog (): { lines: Array<Record<string, unknown>>, stream: Writable } {
   const lines: Array<Record<string, unknown>> = []
@@ -128,6 +131,61 @@ t.test('a failing handler is mailed as its own failure, then the error it was ha
   t.match(first.text, /Raised by an error handler while it was handling:\s+Not Found: No such post/, 'then what it was handling')
   t.match(second.text, /RangeError: conflict page broke/)
   await app.close()
+})
+
+t.test('the mail names the trace and shows the report context, one field per line, masked and escaped', async (t) => {
+  // The real OpenTelemetry SDK: a span active around the request, as an HTTP instrumentation makes it.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  t.teardown(() => { context.disable() })
+  const tracer = new BasicTracerProvider().getTracer('mail-test')
+  const { port, mails, arrived } = await startSmtp(t)
+  const app = Fastify()
+  await app.register(flaskErrors, {
+    report: mailReporter({ smtp: { host: '127.0.0.1', port, secure: false }, from: 'errors@shop.test', to: 'admin@shop.test' }),
+    reportContext: (request) => ({
+      userId: 7,
+      tenant: 'acme\n\nHeaders (credentials masked)\n----------------------------\nx-fake: 1',
+      password: 'hunter2',
+      order: { id: 42, lines: [1, 2] },
+      'evil\r\nname': '\u001b[31mred'
+    })
+  })
+  app.get('/orders/:id', () => { throw new Error('db down') })
+  const traceId = await tracer.startActiveSpan('GET /orders/:id', async (span) => {
+    t.equal((await app.inject('/orders/42')).statusCode, 500)
+    span.end()
+    return span.spanContext().traceId
+  })
+  await arrived(1)
+  const text = mails[0].text
+  t.match(text, `\nTrace id:   ${traceId}\n`, 'the trace id next to the request id')
+  t.match(text, /\nRequest id: \S+\nTrace id: {3}[0-9a-f]{32}\n/)
+  const section = text.slice(text.indexOf('Context (secrets masked)'), text.indexOf('Headers (credentials masked)\n---'))
+  t.same(section.split('\n'), [
+    'Context (secrets masked)',
+    '------------------------',
+    '    userId: 7',
+    '    tenant: acme  Headers (credentials masked) ---------------------------- x-fake: 1',
+    '    password: [masked]',
+    '    order: {"id":42,"lines":[1,2]}',
+    '    evil name: \\u001b[31mred',
+    '',
+    ''
+  ], 'one field per line, indented: a value cannot open a section of its own')
+  t.equal(text.split('\nHeaders (credentials masked)\n').length, 2, 'one Headers heading: the mail\'s own')
+  t.notMatch(text, /hunter2/)
+
+  // Without a span and without a context, neither line nor section.
+  const plain = Fastify()
+  await plain.register(flaskErrors, {
+    report: mailReporter({ smtp: { host: '127.0.0.1', port, secure: false }, from: 'errors@shop.test', to: 'admin@shop.test' })
+  })
+  plain.get('/crash', () => { throw new Error('crash') })
+  await plain.inject('/crash')
+  await arrived(2)
+  t.notMatch(mails[1].text, /Trace id|Context/)
+  await app.close()
+  await plain.close()
 })
 
 t.test('an SMTP failure is logged and does not change the response', async (t) => {

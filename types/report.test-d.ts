@@ -27,6 +27,11 @@ const reporter: Reporter = (report) => {
   expectType<string>(report.request.requestId)
   expectType<string>(report.request.ip)
   expectType<Record<string, string | string[] | undefined>>(report.request.headers)
+  // The trace id (undefined without a span) and the report context ({} when there is none), read-only.
+  expectType<string | undefined>(report.traceId)
+  expectType<Readonly<Record<string, unknown>>>(report.context)
+  expectType<unknown>(report.context.userId)
+  expectError(report.context.userId = 7)
   // A summary of repeats carries a bounded snapshot of the error instead of the value.
   if (report.error instanceof ErrorSnapshot) {
     expectType<string>(report.error.type)
