@@ -27,6 +27,9 @@ tsd.expectType<'application/problem+json; charset=utf-8'>(flaskErrors.PROBLEM_CO
 tsd.expectType<string>(flaskErrors.errorResponses()['4xx'].content['application/json'].schema.$ref)
 tsd.expectAssignable<Error>(new flaskErrors.FFE_INVALID_OPTION('format'))
 const options: flaskErrors.FlaskErrorsOptions = { format: 'html', notFoundLogLevel: 'debug' }
+const levels: flaskErrors.LogLevelTable = [[flaskErrors.PaymentRequired, 'warn'], ['FST_ERR_VALIDATION', 'silent']]
+app.register(flaskErrors, { logLevels: levels })
+tsd.expectError(app.register(flaskErrors, { logLevels: { 404: 'loud' } }))
 app.register(flaskErrors, options)
 const reporter: flaskErrors.Reporter = (report: flaskErrors.ErrorReport) => { void report.request.url }
 app.register(flaskErrors, { report: [reporter, mail.mailReporterFromEnv()] })
