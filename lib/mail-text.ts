@@ -132,9 +132,10 @@ function contextValue (value: unknown): string {
 
 /**
  * The plain-text mail body: what happened, the error with its stack and causes, the request (with
- * its trace id when there is one), the report context one field per line, the masked headers (the summary the reporting engine made is already masked by the app's policy). The
- * headings are the mail's own; every line of text that comes from the error or the request is
- * indented, so none of it can look like a heading.
+ * its trace id when there is one), the report context one field per line, the masked headers (the
+ * summary and the context the reporting engine made are already masked by the app's policy). The
+ * headings are the mail's own; every line of text that comes from the error, the request or the
+ * context is indented, so none of it can look like a heading.
  */
 export function formatReportText (report: ErrorReport): string {
   const { request } = report

@@ -100,18 +100,21 @@ function copy (value: unknown, depth: number, budget: Budget, redaction: Redacti
 
 /** An object or a list, walked when it is plain (or a list) and within the depth; anything else by its description. */
 function copyObject (value: object, depth: number, budget: Budget, redaction: Redaction): unknown {
-  if (value instanceof Date) return copy(Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString(), depth, budget, redaction)
   if (isError(value)) return copy(`${errorClass(value)}: ${errorMessage(value)}`, depth, budget, redaction)
   let list: boolean
   try {
+    if (value instanceof Date) return copy(Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString(), depth, budget, redaction)
     list = Array.isArray(value)
   } catch {
-    // A revoked Proxy: Array.isArray throws on it.
+    // A revoked Proxy (`instanceof` and Array.isArray throw on it), or a Proxy of a Date (its methods
+    // throw on anything but a real Date): a value that cannot be read is shown as such.
     return copy('[unreadable]', depth, budget, redaction)
   }
   if (!list && !isPlainObject(value)) return copy(`[${describe(value)}]`, depth, budget, redaction)
   if (depth >= MAX_DEPTH) return copy(`[${list ? 'list' : 'object'} nested deeper than ${MAX_DEPTH} levels]`, depth, budget, redaction)
-  return list ? copyList(value as unknown[], depth + 1, budget, redaction) : copyFields(value as Record<string, unknown>, depth + 1, budget, redaction)
+  return list
+    ? copyList(value as unknown[], depth + 1, budget, redaction)
+    : copyFields(value as Record<string, unknown>, depth + 1, budget, redaction)
 }
 
 /** A list's first items, then a marker item saying how many were left out. */

@@ -289,7 +289,8 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     sent++
     sites.set(site, (fromSite ?? 0) + 1)
     entries.set(key, { extra: 0, last: undefined })
-    dispatch({ error, status, request: summarizeRequest(request, redaction), time, traceId, context: contextOf(error, request), log: requestLog }, 1)
+    const context = contextOf(error, request)
+    dispatch({ error, status, request: summarizeRequest(request, redaction), time, traceId, context, log: requestLog }, 1)
   }
 
   async function flush (): Promise<void> {

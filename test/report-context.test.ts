@@ -175,6 +175,9 @@ t.test("an error's context() that fails is logged by the error's class name", as
   class Flaky extends Error {
     context (): Record<string, unknown> { throw new Error('context broke') }
   }
+  class Guarded extends Error {
+    get context (): never { throw new Error('no access') }
+  }
   class Lazy extends Error {
     async context (): Promise<Record<string, unknown>> { return { lazy: true } }
   }
@@ -182,9 +185,21 @@ t.test("an error's context() that fails is logged by the error's class name", as
   t.teardown(() => app.close())
   app.get('/flaky', () => { throw new Flaky('x') })
   app.get('/lazy', () => { throw new Lazy('y') })
+  app.get('/guarded', () => { throw new Guarded('z') })
+  // Thrown values that are not objects have no context() to ask; the app's context still comes.
+  app.get('/string', () => { throw 'a string' }) // eslint-disable-line no-throw-literal -- the point
+  app.get('/null', () => { throw null }) // eslint-disable-line no-throw-literal -- the point
   await app.inject('/flaky')
   await app.inject('/lazy')
-  await arrived(2)
+  await app.inject('/guarded')
+  await arrived(3)
+  t.same(reports[2].context, { userId: 1 }, 'a `context` getter that throws: the error has no context to give')
+
+  await app.inject('/string')
+  await app.inject('/null')
+  await arrived(5)
+  t.same([reports[3].error, reports[3].context], ['a string', { userId: 1 }])
+  t.same([reports[4].error, reports[4].context], [null, { userId: 1 }])
   t.same(reports[0].context, { userId: 1 }, 'the app\'s context still goes out')
   t.match(contextLines(logs)[0], { msg: 'Flaky.context() threw; the report of GET /flaky goes out without it', err: { message: 'context broke' } })
   t.same(reports[1].context, { lazy: true, userId: 1 }, 'an async context() is awaited like an async reportContext')
@@ -208,13 +223,14 @@ t.test('the context is bounded: fields, depth, string length and total size', as
   t.equal(Object.keys(kept).length, 51, '50 fields and a marker')
   t.equal(kept['…'], '150 more fields left out')
 
-  given = { list: Array.from({ length: 80 }, (_, i) => i), deep, cycle, long: 'x'.repeat(5000) }
+  given = { list: Array.from({ length: 80 }, (_, i) => i), deep, cycle, long: 'x'.repeat(5000), deepList: [[[[[1]]]]] }
   await app.inject('/2')
   await arrived(2)
   const context = reports[1].context
   t.equal((context.list as unknown[]).length, 51)
   t.equal((context.list as unknown[])[50], '…[30 more items]')
   t.same(context.deep, { a: { b: { c: { d: '[object nested deeper than 4 levels]' } } } })
+  t.same(context.deepList, [[[['[list nested deeper than 4 levels]']]]])
   t.match(JSON.stringify(context.cycle), /"self":\{"name":"loop","self":\{"name":"loop","self":\{"name":"loop","self":"\[object nested deeper/, 'a cycle ends at the depth limit')
   t.equal(context.long, `${'x'.repeat(1024)}…[3976 more characters]`)
   t.ok(Object.isFrozen(context.list) && Object.isFrozen(context.deep) && Object.isFrozen((context.deep as { a: object }).a), 'frozen all the way down')
@@ -256,13 +272,15 @@ t.test('hostile values: throwing getters, proxies and __proto__ fields are read 
   app.get('/:n', (request) => { throw new Error(`crash ${(request.params as { n: string }).n}`) })
 
   const dateProxy = new Proxy(new Date(), {})
-  given = { getter, revoked: revocable.proxy, noKeys, parsed, dateProxy }
+  const badList = new Proxy([1, 2], { get () { throw new Error('list') } })
+  given = { getter, revoked: revocable.proxy, noKeys, parsed, dateProxy, badList }
   await app.inject('/1')
   await arrived(1)
   const context = reports[0].context
   t.same(context.getter, { ok: 1, broken: '[unreadable]' })
   t.equal(context.revoked, '[unreadable]')
   t.equal(context.dateProxy, '[unreadable]', 'a Proxy of a Date: its methods throw')
+  t.same(context.badList, ['[unreadable]'], 'a list whose length cannot be read')
   t.same(context.noKeys, { '…': '[unreadable]' }, 'a proxy whose fields cannot be listed')
   const copy = context.parsed as Record<string, unknown>
   t.same(Object.keys(copy), ['__proto__', 'plain'], '__proto__ is a field like any other')
@@ -277,6 +295,18 @@ t.test('hostile values: throwing getters, proxies and __proto__ fields are read 
     msg: 'reportContext returned an object whose fields cannot be listed; the report of GET /2 goes out without it',
     err: { message: 'keys' }
   })
+
+  given = new Proxy({}, { getPrototypeOf () { throw new Error('prototype') } })
+  await app.inject('/3')
+  await arrived(3)
+  t.same(reports[2].context, {})
+  t.match(contextLines(logs).at(-1)?.msg, /^reportContext returned .*, not a plain object such as \{ userId: 42 \}; the report of GET \/3/,
+    'an object whose prototype cannot be read is no plain object')
+
+  given = { get then (): never { throw new Error('then') }, userId: 1 }
+  await app.inject('/4')
+  await arrived(4)
+  t.same(reports[3].context, { then: '[unreadable]', userId: 1 }, 'a throwing `then` getter makes no promise of it')
 })
 
 t.test('secrets are masked by name at any depth, with the app\'s redact names too', async (t) => {
