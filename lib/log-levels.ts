@@ -22,7 +22,8 @@ import type { ErrorKey } from '../types/augment.js'
  * `logLevels`: a `Map`, or a list of `[key, level]` pairs (what `new Map()` takes), holds any key
  * `errorhandler` takes; a plain object holds status digits (`404`) and error codes
  * (`FST_ERR_VALIDATION`), since a class cannot be an object key. In TypeScript the list needs no
- * type arguments, where a `Map` of mixed key kinds does (its key type is inferred from the first entry).
+ * type arguments, where a `Map` does (`new Map<ErrorKey, LogLevel>(…)`): without them TypeScript
+ * infers `string` levels and the first entry's key type.
  * @example
  * { FST_ERR_VALIDATION: 'silent', 404: 'debug' }
  * [[PaymentRequired, 'warn'], [ServiceUnavailable, 'warn'], ['FST_ERR_VALIDATION', 'silent']]
