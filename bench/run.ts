@@ -30,7 +30,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { capturedPage, scenarios, targets, scenarioNamed, type Answer, type CapturedPage, type Scenario, type Target, type TargetKind } from './scenarios.js'
-import { decide, verdictMark, NEAR_SHARE, type Measured, type Verdict } from './verdict.js'
+import { decide, verdictMark, NEAR_SHARE, type Alternating, type Measured, type Verdict } from './verdict.js'
 import { median, roundRatios, sameCore, saturation, SATURATED } from './same-core.js'
 import { parseOrExit } from './cli.js'
 import { cpuSeconds, machineCpuSeconds } from './proc.js'
@@ -393,12 +393,13 @@ interface ScenarioReport {
 
 /** One ratio as the alternating rounds measured it. */
 interface TargetReport extends Target {
-  /** Median req/s over median req/s, with the paired rounds' ratios; undefined when a side was not measured. */
-  alternating: Measured | undefined
+  /**
+   * Median req/s over median req/s, with the paired rounds' ratios, and whether either side's medians
+   * include rounds other processes disturbed; undefined when a side was not measured.
+   */
+  alternating: Alternating | undefined
   /** The same ratio by server CPU time per request (medians). */
   cpuRatio: number | undefined
-  /** Either side's medians include rounds other processes disturbed. */
-  noisy: boolean
 }
 
 /** A same-core ratio, and whether its group's servers were kept busy (only then does it decide). */
@@ -420,12 +421,12 @@ function targetReports (reports: Map<string, ScenarioReport>): TargetReport[] {
   return targets.filter((t) => reports.has(t.numerator) || reports.has(t.denominator)).map((t) => {
     const num = reports.get(t.numerator)
     const den = reports.get(t.denominator)
-    if (num?.median === undefined || den?.median === undefined) return { ...t, alternating: undefined, cpuRatio: undefined, noisy: false }
+    if (num?.median === undefined || den?.median === undefined) return { ...t, alternating: undefined, cpuRatio: undefined }
     const ratio = num.median.reqPerSec / den.median.reqPerSec
     // Paired by round (measured close in time), over rounds both sides use.
     const rounds = num.used.map((r) => r.reqPerSec / (den.used.find((d) => d.round === r.round)?.reqPerSec ?? NaN)).filter(Number.isFinite)
     const cpuRatio = den.median.cpuMicrosPerRequest / num.median.cpuMicrosPerRequest
-    return { ...t, alternating: { ratio, rounds }, cpuRatio, noisy: num.noisy || den.noisy }
+    return { ...t, alternating: { ratio, rounds, disturbed: num.noisy || den.noisy }, cpuRatio }
   })
 }
 
@@ -438,9 +439,11 @@ function rowReports (checks: readonly TargetReport[], ab: ReadonlyMap<string, Sa
   })
 }
 
-function cell (measured: Measured | SameCoreMeasured | undefined): string {
+function cell (measured: Alternating | SameCoreMeasured | undefined): string {
   if (measured === undefined) return '—'
-  const starved = 'saturated' in measured && !measured.saturated ? ', not saturated' : ''
+  const starved = 'saturated' in measured && !measured.saturated
+    ? ', not saturated'
+    : 'disturbed' in measured && measured.disturbed ? ', disturbed' : ''
   if (measured.rounds.length === 0) return `${measured.ratio.toFixed(3)}×${starved}`
   return `${measured.ratio.toFixed(3)}× (${Math.min(...measured.rounds).toFixed(2)}–${Math.max(...measured.rounds).toFixed(2)}${starved})`
 }
@@ -478,7 +481,7 @@ function rowTable (rows: readonly RowReport[], kind: TargetKind): string[] {
   lines.push('| ratio | vs | alternating (rounds) | by CPU/req | same-core A/B (rounds) | line | near | verdict | decided by |', '|---|---|---:|---:|---:|---:|:---:|:---:|---|')
   for (const r of of) {
     const v = r.verdict as Verdict
-    const notes = [r.noisy ? 'alternating medians include disturbed rounds' : '', v.caveat].filter((n) => n !== '').join('; ')
+    const notes = v.caveat
     lines.push(`| ${r.label} (${r.numerator}) | ${r.denominator} | ${cell(r.alternating)} | ${r.cpuRatio === undefined ? '—' : `${r.cpuRatio.toFixed(3)}×`} | ${cell(r.ab)} | ≥ ${(r.min as number).toFixed(3)}× | ${v.near ? 'yes' : 'no'} | ${verdictMark(v)} | ${v.by}${notes === '' ? '' : ` — ${notes}`} |`)
   }
   const held = of.filter((r) => r.verdict?.holds === true).length
@@ -491,7 +494,7 @@ function markdown (reports: Map<string, ScenarioReport>, rows: readonly RowRepor
   const lines = [...header, '', ...scenarioTable(reports), '']
   lines.push(
     `A ratio is the numerator's req/s ÷ the reference's ("vs"). "alternating": medians of the rounds above; "same-core A/B": the servers of a group side by side on CPU 0 (${abRounds} rounds × ${abDuration} s, bench/same-core.ts). ` +
-    `A line is "near" when it lies in the alternating ratio's noise band (the range its rounds spanned, at least ±${NEAR_SHARE * 100} % of the median); ` +
+    `A line is "near" when it lies in the alternating ratio's noise band (the range its rounds spanned, at least ±${NEAR_SHARE * 100} % of the median), or wherever it lies when the alternating medians kept disturbed rounds; ` +
     'near the line the A/B decides, elsewhere the alternating ratio does (bench/verdict.ts).',
     ''
   )

@@ -9,7 +9,9 @@
  *   side alike. It repeats far more tightly than the alternating rounds.
  *
  * Far from the line, the alternating ratio decides: its noise cannot carry it across. Near the line
- * (see `nearBand`), its noise can, and the A/B decides. Without an A/B (`--ab-rounds 0`, or no
+ * (see `nearBand`), its noise can, and the A/B decides. A ratio whose medians kept disturbed rounds
+ * has no band to trust (the disturbance is not noise around the cost but a slowdown of one side):
+ * it counts as near wherever it lies. Without an A/B (`--ab-rounds 0`, or no
  * second core to pin the load generator to), a row near the line stays undecided.
  */
 
@@ -17,6 +19,11 @@
 export interface Measured {
   readonly ratio: number
   readonly rounds: readonly number[]
+}
+
+/** The alternating measure of a ratio, and whether its medians had to keep rounds other processes disturbed. */
+export interface Alternating extends Measured {
+  readonly disturbed: boolean
 }
 
 /** Who gave the verdict. */
@@ -55,7 +62,7 @@ export function nearBand (alternating: Measured): readonly [number, number] {
 }
 
 /** The verdict of a row whose ratio must be at least `min`; either measure may be missing. */
-export function decide (min: number, alternating: Measured | undefined, ab: Measured | undefined): Verdict {
+export function decide (min: number, alternating: Alternating | undefined, ab: Measured | undefined): Verdict {
   const abCaveat = ab !== undefined && Math.abs(ab.ratio / min - 1) <= AB_REPEATABILITY
     ? `the A/B median is within its ±${AB_REPEATABILITY * 100} % repeatability of the line: re-run to confirm`
     : ''
@@ -64,10 +71,11 @@ export function decide (min: number, alternating: Measured | undefined, ab: Meas
     return { holds: ab.ratio >= min, near: false, by: 'same-core A/B', caveat: abCaveat === '' ? 'no alternating measure' : abCaveat }
   }
   const [low, high] = nearBand(alternating)
-  const near = low <= min && min <= high
+  const near = alternating.disturbed || (low <= min && min <= high)
   if (near) {
-    if (ab === undefined) return { holds: undefined, near, by: 'none', caveat: 'near the line and no same-core A/B to decide' }
-    return { holds: ab.ratio >= min, near, by: 'same-core A/B', caveat: abCaveat }
+    const why = alternating.disturbed ? 'alternating medians kept disturbed rounds' : 'near the line'
+    if (ab === undefined) return { holds: undefined, near, by: 'none', caveat: `${why} and no same-core A/B to decide` }
+    return { holds: ab.ratio >= min, near, by: 'same-core A/B', caveat: [alternating.disturbed ? why : '', abCaveat].filter((c) => c !== '').join('; ') }
   }
   const holds = alternating.ratio >= min
   const disagree = ab !== undefined && (ab.ratio >= min) !== holds
