@@ -10,6 +10,7 @@
  * without it nothing here is loaded, and nothing of it ever runs on a successful request.
  */
 import type { FastifyRequest } from 'fastify'
+import { describe } from './describe.js'
 import { HTTPException, MethodNotAllowed, NotFound } from './exceptions.js'
 import { reportedFailure } from './report-identity.js'
 import { RoutingMiss } from './routing.js'
@@ -139,14 +140,16 @@ function safeString (value: unknown): string {
   try {
     return String(value)
   } catch {
-    // An object whose toString throws (or has no primitive form).
-    return Object.prototype.toString.call(value)
+    // An object whose toString throws, or with no primitive form (Object.create(null)), or a revoked
+    // Proxy, on which even Object.prototype.toString throws: described by its kind, never failing.
+    return describe(value)
   }
 }
 
 /** The status description: the class and the message's first line, bounded (it is a summary, not the event). */
 function shortDescription ({ name, message }: { name: string, message: string }): string {
-  const line = message.split('\n', 1)[0] ?? ''
+  const end = message.indexOf('\n')
+  const line = end === -1 ? message : message.slice(0, end)
   const text = line === '' ? name : `${name}: ${line}`
   return text.length > 200 ? `${text.slice(0, 199)}…` : text
 }

@@ -15,8 +15,10 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import view from '@fastify/view'
 import ejs from 'ejs'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { execFileSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { abort } from '../index.js'
 import type { ErrorReport, FlaskErrorsOptions } from '../index.js'
 import { build, API, BROWSER, LEVEL, within } from './helpers.js'
@@ -146,6 +148,69 @@ t.test('a plain Error: exception.type Error; error.type falls back to the status
   t.equal(span.status.code, SpanStatusCode.ERROR)
   t.equal(exceptions(span)[0]?.attributes?.['exception.type'], 'Error')
   t.equal(span.attributes['error.type'], '500', 'the convention\'s fallback: the status code, low in cardinality')
+})
+
+t.test('a thrown value that is no Error: the event says what kind of value it was', async (t) => {
+  const revoked = Proxy.revocable({}, {})
+  revoked.revoke()
+  const { get } = await traceApp(t, {}, (app) => {
+    // eslint-disable-next-line no-throw-literal -- what some libraries throw
+    app.get('/string', () => { throw 'db down' })
+    app.get('/bare', () => { throw Object.create(null) })
+    app.get('/revoked', () => { throw revoked.proxy })
+  })
+  const text = await get('/string')
+  t.equal(text.res.statusCode, 500)
+  t.equal(text.span.status.code, SpanStatusCode.ERROR)
+  t.same(exceptions(text.span).map((e) => [e.attributes?.['exception.type'], e.attributes?.['exception.message']]), [['string', 'db down']])
+  t.equal(text.span.status.message, 'string: db down')
+  t.equal(text.span.attributes['error.type'], '500')
+  const bare = await get('/bare')
+  t.equal(bare.res.statusCode, 500)
+  t.same(exceptions(bare.span).map((e) => [e.attributes?.['exception.type'], e.attributes?.['exception.message']]), [['object', 'object']],
+    'an object without a string form is still described')
+  const hostile = await get('/revoked')
+  t.equal(hostile.res.statusCode, 500, 'a value that cannot even be asked its class: still a 500')
+  t.equal(hostile.span.status.code, SpanStatusCode.ERROR)
+  t.equal(hostile.span.attributes['error.type'], '500')
+  t.same(exceptions(hostile.span).map((e) => [e.attributes?.['exception.type'], e.attributes?.['exception.message']]), [['object', 'an unprintable value']])
+})
+
+t.test('error.type and the exception event for errors of every shape', async (t) => {
+  const { get } = await traceApp(t, {}, (app) => {
+    app.get('/coded', () => { throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' }) })
+    app.get('/empty-code', () => { throw Object.assign(new PaymentGatewayDown('x'), { code: '' }) })
+    // eslint-disable-next-line no-throw-literal -- a value some code throws
+    app.get('/null', () => { throw null })
+    app.get('/anonymous', () => { throw new (class extends Error {})('from a class without a name') })
+    app.get('/no-stack', () => { throw Object.assign(new PaymentGatewayDown('no stack'), { stack: undefined }) })
+    app.get('/silent', () => { throw new PaymentGatewayDown('') })
+    app.get('/long', () => { throw new PaymentGatewayDown(`${'x'.repeat(300)}\nsecond line`) })
+    app.get('/validated', { schema: { querystring: { type: 'object', required: ['q'], properties: { q: { type: 'string' } } } } }, () => 'ok')
+  })
+  const event = (span: ReadableSpan) => exceptions(span)[0]?.attributes ?? {}
+  const coded = await get('/coded')
+  t.equal(coded.span.attributes['error.type'], 'ECONNREFUSED', 'a coded error by its code')
+  t.equal(event(coded.span)['exception.type'], 'Error')
+  t.equal((await get('/empty-code')).span.attributes['error.type'], 'PaymentGatewayDown', 'an empty code is no code')
+  const nothing = await get('/null')
+  t.equal(nothing.span.attributes['error.type'], '500')
+  t.same([event(nothing.span)['exception.type'], event(nothing.span)['exception.message']], ['object', 'null'])
+  const anonymous = await get('/anonymous')
+  t.equal(anonymous.span.attributes['error.type'], '500')
+  t.equal(event(anonymous.span)['exception.type'], 'Error', 'a class without a name: the error\'s name')
+  const noStack = await get('/no-stack')
+  t.equal(event(noStack.span)['exception.stacktrace'], undefined)
+  t.equal(event(noStack.span)['exception.message'], 'no stack')
+  t.equal((await get('/silent')).span.status.message, 'PaymentGatewayDown', 'no message: the class alone')
+  const long = (await get('/long')).span.status.message as string
+  t.equal(long.length, 200, 'the status description is a bounded summary')
+  t.match(long, /^PaymentGatewayDown: x+…$/, 'of the first line')
+  t.equal(event((await get('/long')).span)['exception.message'], `${'x'.repeat(300)}\nsecond line`, 'the event has the whole message')
+  const invalid = await get('/validated')
+  t.equal(invalid.res.statusCode, 400)
+  t.equal(invalid.span.attributes['error.type'], 'FST_ERR_VALIDATION', "Fastify's framework errors by their code")
+  t.equal(invalid.span.status.code, SpanStatusCode.UNSET)
 })
 
 t.test('abort(503): ERROR, and the exception is a ServiceUnavailable, not "503"', async (t) => {
@@ -283,4 +348,48 @@ t.test('openTelemetry: false: the span is left alone and no trace id is shown', 
   t.same(span.events, [])
   t.notOk('traceId' in (logs.find((l) => l.msg === 'GET /pay answered 500') ?? {}))
   t.equal((await reportsOnce(reports, 1))[0]?.traceId, undefined)
+})
+
+/**
+ * A child process whose module loader answers for `@opentelemetry/api` as an install would: absent
+ * (ERR_MODULE_NOT_FOUND, as in an app that never installed it) or present but failing to load. The child
+ * runs with this process's loaders (TypeScript, coverage) and registers the plugin from the sources.
+ */
+function withApi (t: Test, api: 'absent' | 'broken'): { statusCode: number, fields: string[], warnings: string[] } {
+  const dir = t.testdir({
+    'hooks.mjs': `
+      export async function resolve (specifier, context, next) {
+        if (specifier !== '@opentelemetry/api') return next(specifier, context)
+        if (${JSON.stringify(api)} === 'broken') return { url: 'data:text/javascript,throw new Error("half-installed")', shortCircuit: true }
+        throw Object.assign(new Error("Cannot find package '@opentelemetry/api'"), { code: 'ERR_MODULE_NOT_FOUND' })
+      }
+    `,
+    'register.mjs': "import { register } from 'node:module'; register('./hooks.mjs', import.meta.url)",
+    'app.mjs': `
+      import Fastify from 'fastify'
+      import flaskErrors from ${JSON.stringify(new URL('../index.ts', import.meta.url).href)}
+      const warnings = []
+      const app = Fastify({ logger: { level: 'warn', stream: { write: (line) => { warnings.push(JSON.parse(line).msg) } } } })
+      await app.register(flaskErrors)
+      app.get('/', () => { throw new Error('boom') })
+      const res = await app.inject({ url: '/', headers: { accept: 'application/json' } })
+      process.stdout.write(JSON.stringify({ statusCode: res.statusCode, fields: Object.keys(res.json()), warnings: warnings.filter((w) => w.includes('opentelemetry')) }))
+    `
+  })
+  const out = execFileSync(process.execPath, [...process.execArgv, '--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')],
+    { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' })
+  return JSON.parse(out) as { statusCode: number, fields: string[], warnings: string[] }
+}
+
+t.test('@opentelemetry/api not installed: the plugin works as without OpenTelemetry, and says nothing', async (t) => {
+  t.same(withApi(t, 'absent'), { statusCode: 500, fields: ['statusCode', 'error', 'message', 'requestId'], warnings: [] },
+    'an optional peer that is absent is the normal case: no warning')
+})
+
+t.test('@opentelemetry/api installed but failing to load: the app still starts, with one warning that says so', async (t) => {
+  const { statusCode, fields, warnings } = withApi(t, 'broken')
+  t.equal(statusCode, 500)
+  t.same(fields, ['statusCode', 'error', 'message', 'requestId'], 'no traceId: tracing is off')
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], /@opentelemetry\/api is installed but could not be loaded \(Error: half-installed\); errors are not recorded on traces/)
 })

@@ -86,6 +86,28 @@ t.test('an unknown URL: the request span is no error, with error.type and the 40
   t.equal(span.attributes['http.response.status_code'], 404)
 })
 
+t.test('a 405: the request span is no error, error.type MethodNotAllowed', async (t) => {
+  const { server, requestSpan } = await app()
+  t.teardown(() => server.close())
+  server.get('/cheese', () => 'brie')
+  const res = await server.inject({ method: 'DELETE', url: '/cheese', headers: API })
+  t.equal(res.statusCode, 405)
+  const span = await requestSpan('/cheese')
+  t.equal(span.status.code, SpanStatusCode.UNSET)
+  t.equal(span.attributes['error.type'], 'MethodNotAllowed')
+  t.equal(span.attributes['http.response.status_code'], 405)
+})
+
+t.test('a route with @fastify/otel switched off (config.otel: false): no span, so no trace id and nothing recorded', async (t) => {
+  const { server, exporter } = await app()
+  t.teardown(() => server.close())
+  server.get('/quiet', { config: { otel: false } }, () => { throw new PaymentGatewayDown('down') })
+  const res = await server.inject({ url: '/quiet', headers: API })
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().traceId, undefined)
+  t.same(exporter.getFinishedSpans(), [])
+})
+
 t.test('a crash: the request span is ERROR with exactly one exception event, of the error thrown', async (t) => {
   const { server, requestSpan } = await app()
   t.teardown(() => server.close())
