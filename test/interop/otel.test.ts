@@ -12,10 +12,12 @@ import { SpanKind, SpanStatusCode, context } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import view from '@fastify/view'
+import ejs from 'ejs'
 import Fastify from 'fastify'
 import flaskErrors, { abort } from '../../index.js'
 import { ClientErrorSpanProcessor } from '../../lib/otel-entry.js'
-import { API, within } from '../helpers.js'
+import { API, BROWSER, within } from '../helpers.js'
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 
@@ -164,6 +166,26 @@ t.test('a 404 handler that sends its own reply: the request span learns it befor
   const span = await requestSpan('/cheese')
   t.equal(span.attributes['error.type'], 'NotFound')
   t.equal(span.status.code, SpanStatusCode.UNSET)
+})
+
+t.test('a 404 answered by reply.view or by a template page: recorded before the span ends', async (t) => {
+  const root = t.testdir({ '404.ejs': 'no <%= what %>', errors: { '410.ejs': 'gone: <%= traceId %>' } })
+  const { server, requestSpan } = await app()
+  t.teardown(() => server.close())
+  await server.register(view, { engine: { ejs }, root })
+  server.errorhandler(404)((error, request, reply) => reply.view('404.ejs', { what: 'cheese' }))
+  server.get('/cheese', () => abort(404))
+  server.get('/gone', () => abort(410))
+  const page = await server.inject({ url: '/cheese', headers: BROWSER })
+  t.equal(page.body, 'no cheese')
+  const viewed = await requestSpan('/cheese')
+  t.equal(viewed.attributes['error.type'], 'NotFound', "a handler's reply.view: its send is the watched one")
+  t.equal(viewed.status.code, SpanStatusCode.UNSET)
+  const gone = await server.inject({ url: '/gone', headers: BROWSER })
+  const rendered = await requestSpan('/gone')
+  t.equal(gone.body, `gone: ${rendered.spanContext().traceId}`, 'the template page, rendered asynchronously, shows the trace id')
+  t.equal(rendered.attributes['error.type'], 'Gone')
+  t.equal(rendered.attributes['http.response.status_code'], 410)
 })
 
 t.test('a 404 that a handler answers with a 500 stays an error: the processor reads the final status', async (t) => {
