@@ -223,7 +223,7 @@ t.test('abort(503): ERROR, and the exception is a ServiceUnavailable, not "503"'
 })
 
 t.test('a 404 handler that fails: the failure is on the span, as a 500', async (t) => {
-  const { get } = await traceApp(t, {}, (app) => {
+  const { get, logs } = await traceApp(t, {}, (app) => {
     app.errorhandler(404)(() => { throw new TypeError('helper is not a function') })
   })
   const { res, span } = await get('/cheese')
@@ -234,6 +234,9 @@ t.test('a 404 handler that fails: the failure is on the span, as a 500', async (
   t.equal(exceptions(span)[0]?.attributes?.['exception.message'], 'helper is not a function')
   t.equal(span.attributes['error.type'], 'TypeError')
   t.equal(span.attributes['http.response.status_code'], 500)
+  const failure = logs.find((l) => l.level === LEVEL.error && / threw$/.test(l.msg))
+  t.equal(failure?.err?.message, 'helper is not a function')
+  t.equal(failure?.traceId, span.spanContext().traceId, "the failure's log line carries the trace id too")
 })
 
 t.test('a handler that sends the 404 itself: the span still learns it', async (t) => {
