@@ -90,6 +90,7 @@ export function debugPage (report: DebugReport): string {
     `<section><h2>Request</h2><table><tr><th>method</th><td>${escapeHtml(report.request.method)}</td></tr>` +
     `<tr><th>url</th><td>${escapeHtml(report.request.url)}</td></tr>${headers}</table></section>` +
     `<p class="note">Reference: <code>${escapeHtml(report.requestId)}</code>` +
-    (report.traceId === undefined ? '' : `, trace <code>${escapeHtml(report.traceId)}</code>`) + '. This page is shown because debug mode is on; ' +
+    (report.traceId === undefined ? '' : `, trace <code>${escapeHtml(report.traceId)}</code>`) +
+    '. This page is shown because debug mode is on; ' +
     'never turn it on for a server the public can reach.</p></main></body></html>'
 }

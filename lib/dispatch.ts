@@ -15,6 +15,7 @@ import { interpret } from './interpret.js'
 import type { Interpreted } from './interpret.js'
 import { isError } from './describe.js'
 import { logError, logFailure } from './log.js'
+import { traceResponse } from './outcome.js'
 import { levelOf } from './log-levels.js'
 import { findHandler } from './registry.js'
 import type { HandlerEntry } from './registry.js'
@@ -100,7 +101,8 @@ function answer (
   }
   const status = facts.status ?? 500
   const options = resolved.options
-  logError(request, thrown, status, miss !== undefined, levelOf(options, thrownFacts, status, miss !== undefined), dispatcher.redaction)
+  const level = levelOf(options, thrownFacts, status, miss !== undefined)
+  logError(request, thrown, status, miss !== undefined, level, dispatcher.redaction, attempt.trace?.traceId)
   if (entry === undefined || (options.debug && status >= 500)) {
     sendDefault(attempt, error, facts, status)
     return
@@ -173,6 +175,9 @@ function watchSend (reply: FastifyReply): void {
 function noteSend (this: WithAttempt, payload?: unknown): FastifyReply {
   const attempt = this[kAttempt] as Attempt
   attempt.sentBy = attempt.current
+  // The span learns the response before Fastify's send, inside which @fastify/otel ends it; an error
+  // sent is no response (it comes back to `answer` as the handler's failure, recorded in its turn).
+  if (!isError(payload)) traceResponse(attempt, this.statusCode)
   return (Object.getPrototypeOf(this) as FastifyReply).send.call(this, payload)
 }
 
@@ -207,7 +212,7 @@ function awaitResult (
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
       else {
         const what = `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`
-        guard(attempt, () => { logFailure(request, failure, attempt.original, what, attempt.dispatcher.redaction) })
+        guard(attempt, () => { logFailure(request, failure, attempt.original, what, attempt.dispatcher.redaction, attempt.trace?.traceId) })
       }
     }
   )
@@ -268,7 +273,7 @@ function finish (attempt: Attempt, entry: HandlerEntry, turn: number, result: un
 function fail (attempt: Attempt, failure: unknown, what: string): void {
   const { request, reply } = attempt
   const original = attempt.ownOriginal()
-  logFailure(request, failure, original, what, attempt.dispatcher.redaction)
+  logFailure(request, failure, original, what, attempt.dispatcher.redaction, attempt.trace?.traceId)
   if (reply.raw.headersSent) {
     endAfterHeaders(attempt.dispatcher.redaction, request, reply, failure)
     return

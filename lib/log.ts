@@ -86,7 +86,7 @@ function copyForErrKey (thrown: unknown): unknown {
  * routing 404/405 (`routing`) is written without the error, which only repeats its status's class.
  */
 export function logError (
-  request: FastifyRequest, thrown: unknown, status: number, routing: boolean, level: Level, redaction: Redaction
+  request: FastifyRequest, thrown: unknown, status: number, routing: boolean, level: Level, redaction: Redaction, traceId?: string
 ): void {
   // Building the line (message, serialised error) costs more than the check: skip it when pino
   // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).
@@ -94,11 +94,19 @@ export function logError (
   const msg = `${redaction.line(request)} answered ${status}`
   // A routing 404/405 is no error of the application's: like Fastify's own "Route … not found" line,
   // it says what was answered and carries no `err` (which would only repeat the status's class).
-  if (routing) request.log[level]({ statusCode: status }, msg)
-  else write(request, level, thrown, { statusCode: status }, msg)
+  const fields = traceId === undefined ? { statusCode: status } : { statusCode: status, traceId }
+  if (routing) request.log[level](fields, msg)
+  else write(request, level, thrown, fields, msg)
 }
 
-/** Logs a failure of the error handling itself (a handler that threw, a template that failed). */
-export function logFailure (request: FastifyRequest, failure: unknown, original: unknown, what: string, redaction: Redaction): void {
-  write(request, 'error', failure, { originalError: plain(original) }, `${redaction.line(request)}: ${what}`)
+/**
+ * Logs a failure of the error handling itself (a handler that threw, a template that failed). Like
+ * every line of the plugin's, it carries the request's trace id when a span is active: the request id
+ * is one process's, the trace id finds the same request in every service's logs.
+ */
+export function logFailure (
+  request: FastifyRequest, failure: unknown, original: unknown, what: string, redaction: Redaction, traceId?: string
+): void {
+  const fields = traceId === undefined ? { originalError: plain(original) } : { originalError: plain(original), traceId }
+  write(request, 'error', failure, fields, `${redaction.line(request)}: ${what}`)
 }

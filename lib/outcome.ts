@@ -26,7 +26,10 @@ export interface ErrorMessage {
   readonly reply: FastifyReply
   /** The status answered. */
   readonly status: number
-  /** Whether the error passes `reportWhen` with reporters configured (it is then reported, or counted in a summary of repeats). */
+  /**
+   * Whether the error will reach the reporters (now, or in a summary of repeats): reporters are
+   * configured, `reportWhen` takes it and the report budget has room.
+   */
   readonly reported: boolean
   /** The trace id of the request's span, when one is active. */
   readonly traceId: string | undefined
@@ -42,20 +45,38 @@ export function errorChannel (): { readonly hasSubscribers: boolean, publish (me
 }
 
 /**
- * The response for the attempt's error is going out with `status`: record it on the span, publish it,
- * and hand the error to the reporters — now (`report: 'now'`), or not at all when the caller reports
- * once the response is done (a handler that sent its own reply: lib/respond.ts).
+ * The response for the attempt's error went out (or is on its way) with `status`: record it on the
+ * span (unless that was done already, see traceResponse), hand the error to the reporters (they run on
+ * a later turn) and publish it on the channel, with whether it is reported.
  */
-export function announce (attempt: Attempt, status: number, report: 'now' | 'later'): boolean {
-  const { request, reply, dispatcher } = attempt
-  if (isPreview(request)) return false
-  const { tracing, reporting, channel: published } = dispatcher
-  const trace = attempt.trace
-  if (tracing !== null && trace !== undefined) tracing.record(trace, status, attempt.reported)
-  const reported = reporting !== null && reporting.wants(status, attempt.reported, request)
+export function announce (attempt: Attempt, status: number): void {
+  const { request, reply, dispatcher, trace } = attempt
+  if (isPreview(request)) return
+  const { reporting, channel: published } = dispatcher
+  traceResponse(attempt, status)
+  const reported = reporting !== null && reporting.schedule(attempt.reported, status, request, trace?.traceId)
   if (published.hasSubscribers) {
     published.publish({ error: attempt.reported, request, reply, status, reported, traceId: trace?.traceId })
   }
-  if (reported && report === 'now') reporting.schedule(attempt.reported, status, request, trace?.traceId)
-  return reported
+}
+
+/** Whether announcing has anyone to tell besides the span: reporters, or a subscriber of the channel. */
+export function anyoneListens (attempt: Attempt): boolean {
+  return attempt.dispatcher.reporting !== null || attempt.dispatcher.channel.hasSubscribers
+}
+
+/**
+ * Records the response being made on the request's span, once per turn of the attempt (a failure's
+ * 500 is a new turn, recorded in its turn). Called right before the response is handed to Fastify's
+ * `reply.send` — by our default responses and, through the watched `reply.send`, by a handler's own —
+ * because a span may end inside it: `@fastify/otel` ends its request span in an `onSend` hook, which
+ * Fastify runs within `send`, and an ended span takes no more attributes, status or events.
+ * `announce` calls it too, for a response that went out past `reply.send` (written to `reply.raw`).
+ */
+export function traceResponse (attempt: Attempt, status: number): void {
+  const { tracing } = attempt.dispatcher
+  const { trace } = attempt
+  if (tracing === null || trace === undefined || attempt.tracedTurn === attempt.turn || isPreview(attempt.request)) return
+  attempt.tracedTurn = attempt.turn
+  tracing.record(trace, status, attempt.reported)
 }

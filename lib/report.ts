@@ -79,15 +79,11 @@ export interface ReportOptions {
 /** The reporting engine the core drives. */
 export interface Reporting {
   /**
-   * Whether an error answered with `status` is to be reported (`reportWhen`). A predicate that throws
-   * is logged and the default rule (status >= 500) decides, so a broken predicate cannot silence reports.
+   * Called right after an error response was sent. Synchronous and cheap; reporters run later. Returns
+   * whether the error will reach the reporters (now, or in a summary of repeats): false when
+   * `reportWhen` leaves it out or the window's report budget drops it.
    */
-  wants (status: number, error: unknown, request: FastifyRequest): boolean
-  /**
-   * Called right after an error response that `wants` accepted was sent. Synchronous and cheap;
-   * reporters run later.
-   */
-  schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): void
+  schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): boolean
   /** Sends the pending duplicate summaries and waits for every running reporter (each bounded by `reportTimeout`). */
   flush (): Promise<void>
 }
@@ -263,7 +259,8 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     return gatherContext(options.reportContext, error, request, redaction, timeout)
   }
 
-  function schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): void {
+  function schedule (error: unknown, status: number, request: FastifyRequest, traceId?: string): boolean {
+    if (!wants(status, error, request)) return false
     const requestLog = request.log
     const time = new Date()
     const { key, site } = reportKeys(error)
@@ -273,7 +270,7 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
       const snapshot = new ErrorSnapshot(reportedFailure(error))
       const context = contextOf(error, request)
       entry.last = { error: snapshot, status, request: summarizeRequest(request, redaction), time, traceId, context, log: requestLog }
-      return
+      return true
     }
     if (windowTimer === undefined) startWindow()
     // A site already reported in this window may take `perSite` first
@@ -284,13 +281,14 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     const allowed = fromSite === undefined ? sent < rateLimit : fromSite < perSite && sent < rateLimit - reserved
     if (!allowed) {
       dropped++
-      return
+      return false
     }
     sent++
     sites.set(site, (fromSite ?? 0) + 1)
     entries.set(key, { extra: 0, last: undefined })
     const context = contextOf(error, request)
     dispatch({ error, status, request: summarizeRequest(request, redaction), time, traceId, context, log: requestLog }, 1)
+    return true
   }
 
   async function flush (): Promise<void> {
@@ -300,5 +298,5 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
     while (pending.size > 0) await Promise.all(pending)
   }
 
-  return { wants, schedule, flush }
+  return { schedule, flush }
 }

@@ -18,10 +18,9 @@ import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhra
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
-import type { Reporting } from './report.js'
 import { errorHeaders } from './thrown.js'
 import type { ThrownFacts } from './thrown.js'
-import { announce } from './outcome.js'
+import { announce, anyoneListens, traceResponse } from './outcome.js'
 import { templateContext } from './templates.js'
 
 /**
@@ -124,9 +123,11 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
         reply.header('content-type', HTML)
         deliver(attempt, view.status, html)
       } else if (movedOn()) {
-        logFailure(request, failure, attempt.original, `error page template ${page} failed after the request had moved on`, redaction)
+        const what = `error page template ${page} failed after the request had moved on`
+        logFailure(request, failure, attempt.original, what, redaction, attempt.trace?.traceId)
       } else {
-        logFailure(request, failure, attempt.original, `error page template ${page} failed; the built-in page was sent instead`, redaction)
+        const what = `error page template ${page} failed; the built-in page was sent instead`
+        logFailure(request, failure, attempt.original, what, redaction, attempt.trace?.traceId)
         sendBuiltInPage(attempt, view)
       }
     })
@@ -152,8 +153,9 @@ function sendDebug (attempt: Attempt, error: unknown, view: ErrorView, html: boo
 
 /** Sends the response, records it on the trace and the channel, and hands the error to the reporters (which run after it is on its way). */
 export function deliver (attempt: Attempt, status: number, body: unknown): void {
+  traceResponse(attempt, status)
   attempt.reply.code(status).send(body)
-  announce(attempt, status, 'now')
+  announce(attempt, status)
 }
 
 /**
@@ -165,12 +167,10 @@ export function deliver (attempt: Attempt, status: number, body: unknown): void 
  */
 export function announceSent (attempt: Attempt): void {
   const { reply } = attempt
-  if (!announce(attempt, reply.statusCode, 'later')) return
-  const reporting = attempt.dispatcher.reporting as Reporting
+  traceResponse(attempt, reply.statusCode)
+  if (!anyoneListens(attempt)) return
   const turn = attempt.turn
-  const done = (): void => {
-    if (!attempt.movedOn(turn)) reporting.schedule(attempt.reported, reply.raw.statusCode, attempt.request, attempt.trace?.traceId)
-  }
+  const done = (): void => { if (!attempt.movedOn(turn)) announce(attempt, reply.raw.statusCode) }
   if (reply.raw.writableEnded) done()
   else reply.raw.once('close', () => { guard(attempt, done) })
 }
