@@ -8,13 +8,17 @@
  */
 import t from 'tap'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
-import { SpanKind, SpanStatusCode, context } from '@opentelemetry/api'
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+// What an HTTP server instrumentation sets (@opentelemetry/core: a dependency of the SDK).
+import { RPCType, setRPCMetadata } from '@opentelemetry/core'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import view from '@fastify/view'
 import ejs from 'ejs'
 import Fastify from 'fastify'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import flaskErrors, { abort } from '../../index.js'
 import { ClientErrorSpanProcessor } from '../../lib/otel-entry.js'
 import { API, BROWSER, within } from '../helpers.js'
@@ -238,6 +242,45 @@ t.test("@fastify/otel's span of the route handler is ERROR when it throws abort(
   await bare.server.inject({ url: '/cheese', headers: API })
   t.equal((await bare.requestSpan('/cheese')).status.code, SpanStatusCode.UNSET)
   t.same(bare.exporter.getFinishedSpans().map((s) => s.name), ['request'], 'only the request span, which says the 404 is no error')
+})
+
+t.test('under an HTTP server instrumentation, @fastify/otel\'s request span is INTERNAL: the plugin records there, a 404 stays no error', async (t) => {
+  const { provider, exporter } = tracing()
+  const http = provider.getTracer('http-server')
+  const instrumentation = new FastifyOtelInstrumentation({ recordExceptions: false })
+  instrumentation.setTracerProvider(provider)
+  // The server made as @opentelemetry/instrumentation-http makes it: a SERVER span per request, active,
+  // with the RPC metadata that tells @fastify/otel an HTTP instrumentation owns the request.
+  const server = Fastify({
+    serverFactory: (handler) => createServer((req, res) => {
+      const span = http.startSpan(req.method ?? 'GET', { kind: SpanKind.SERVER })
+      res.once('finish', () => { span.setAttribute('http.response.status_code', res.statusCode).end() })
+      const active = setRPCMetadata(trace.setSpan(context.active(), span), { type: RPCType.HTTP, span })
+      context.with(active, () => { handler(req, res) })
+    })
+  })
+  t.teardown(() => server.close())
+  await server.register(instrumentation.plugin())
+  await server.register(flaskErrors)
+  server.get('/cheese', () => abort(404))
+  server.get('/pay', () => { throw new PaymentGatewayDown('down') })
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = server.server.address() as AddressInfo
+  const spansOf = async (url: string): Promise<{ traceId: unknown, request?: ReadableSpan, http?: ReadableSpan }> => {
+    const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers: API })
+    const { traceId } = await res.json() as { traceId: unknown }
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId)
+    return { traceId, request: spans.find((s) => s.name === 'request'), http: spans.find((s) => s.kind === SpanKind.SERVER) }
+  }
+  const missing = await spansOf('/cheese')
+  t.equal(missing.request?.kind, SpanKind.INTERNAL)
+  t.equal(missing.request?.attributes['error.type'], 'NotFound', 'the span the request is about: @fastify/otel\'s')
+  t.equal(missing.request?.status.code, SpanStatusCode.UNSET, 'the INTERNAL span the plugin classified: reset too')
+  t.equal(missing.http?.attributes['error.type'], undefined, 'one span is recorded on: the SERVER span is the HTTP instrumentation\'s to describe')
+  t.ok(missing.http !== undefined && missing.http.spanContext().traceId === missing.traceId, 'one trace: the traceId the client got')
+  const crash = await spansOf('/pay')
+  t.equal(crash.request?.status.code, SpanStatusCode.ERROR)
+  t.equal(crash.request?.events.filter((e) => e.name === 'exception')[0]?.attributes?.['exception.type'], 'PaymentGatewayDown')
 })
 
 t.test('ClientErrorSpanProcessor leaves every span but a 4xx request span as it is', async (t) => {
