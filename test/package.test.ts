@@ -94,7 +94,7 @@ const PUBLIC = [
   'NotImplemented', 'BadGateway', 'ServiceUnavailable', 'GatewayTimeout', 'HTTPVersionNotSupported', 'VariantAlsoNegotiates',
   'InsufficientStorage', 'LoopDetected', 'NotExtended', 'NetworkAuthenticationRequired',
   'RangeNotSatisfiable', 'ContentTooLarge', 'URITooLong',
-  'errorResponses', 'errorSchema', 'problemSchema', 'ERROR_SCHEMA_ID', 'PROBLEM_SCHEMA_ID', 'PROBLEM_CONTENT_TYPE', 'ErrorSnapshot',
+  'errorResponses', 'errorSchema', 'problemSchema', 'ERROR_SCHEMA_ID', 'PROBLEM_SCHEMA_ID', 'PROBLEM_CONTENT_TYPE', 'ErrorSnapshot', 'ERROR_CHANNEL',
   'FFE_INVALID_KEY', 'FFE_INVALID_HANDLER', 'FFE_DECORATOR_TAKES_KEY_ONLY', 'FFE_INVALID_OPTION', 'FFE_ROUTING_CLAIM_TOO_LATE',
   'FFE_NOT_FOUND_HANDLER_TAKEN', 'FFE_TEMPLATES_NOT_FOUND', 'FFE_BAD_REPORTER', 'FFE_BAD_REPORT_WHEN', 'FFE_BAD_REPORT_OPTION'
 ]
