@@ -6,10 +6,11 @@
  *
  * Why a processor: `@fastify/otel` sets the request span's status to ERROR in an `onError` hook for
  * every error, and Fastify runs `onError` hooks before the error handler, so by the time the plugin
- * knows the error becomes a 404 the status is ERROR. Through the API it cannot be undone: a span's
- * `setStatus` ignores UNSET (the API specification: "Setting Status with StatusCode=Unset is
- * ignored"). The SDK's `onEnding` hook (SDK 2.x) is the one place where a span is complete — its final
- * `http.response.status_code` is on it — and still writable, before any exporter sees it.
+ * knows the error becomes a 404 the status is ERROR. Through the API it cannot be undone: the status
+ * codes form a total order, Ok > Error > Unset (the trace API specification, "Set Status"), so a later
+ * UNSET never replaces an ERROR (the SDK's `setStatus` drops it). The SDK's `onEnding` hook (SDK 2.x) is
+ * the one place where a span is complete — its final `http.response.status_code` is on it — and still
+ * writable, before any exporter sees it.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 
@@ -44,8 +45,9 @@ export class ClientErrorSpanProcessor {
   /** Resets ERROR to UNSET on the request span of a 4xx response, while the span can still be written. */
   onEnding (span: EndingSpan): void {
     if (span.status.code !== SpanStatusCode.ERROR || !standsForClientError(span)) return
-    // Assigned, not `setStatus`: the API ignores a status of UNSET, and only the SDK's own field can
-    // take the span back to "not an error" (a status of OK would claim more than the convention does).
+    // Assigned, not `setStatus`, which never lowers ERROR to UNSET: the SDK span's `status` field is
+    // public and writable. Not OK, which the API would take: OK claims the operation was validated as
+    // successful, more than the convention's "left unset" for a 4xx.
     span.status = { code: SpanStatusCode.UNSET }
   }
 
