@@ -12,6 +12,7 @@ t.test('every plugin error has its FFE_ code as name of the export, a message, a
     ['FFE_NOT_FOUND_HANDLER_TAKEN', ['/blog'], /prefix "\/blog"; remove your setNotFoundHandler and register errorhandler\(404\) instead/, Error],
     ['FFE_TEMPLATES_NOT_FOUND', ['templates: "pages" is set for the root context, but …'], /^error page templates: templates: "pages" is set/, Error],
     ['FFE_BAD_MAIL_OPTION', ['to', 'an address', '42'], /^mailReporter: to must be an address, got 42$/, TypeError],
+    ['FFE_BAD_SENTRY', ['a string'], /^sentryReporter takes the Sentry SDK module: import \* as Sentry from '@sentry\/node' and pass Sentry, got a string$/, TypeError],
     ['FFE_BAD_MAIL_ENV', ['MAIL_PORT', 'a port number from 1 to 65535', '"abc"'], /^mailReporterFromEnv: MAIL_PORT must be a port number from 1 to 65535, got "abc"$/, TypeError]
   ]
   const deprecated = ['FFE_BAD_REPORTER', 'FFE_BAD_REPORT_WHEN', 'FFE_BAD_REPORT_OPTION'] as const

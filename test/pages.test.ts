@@ -284,7 +284,7 @@ t.test('errorJson: the one writer of the default JSON body, its members in one o
   t.equal(jsonBody(view), errorJson(full), 'the default JSON body is its text')
   const bare: ErrorView = { ...view, code: undefined, validation: undefined, validationContext: undefined }
   t.equal(jsonBody(bare), errorJson(bare), 'and so is the cached fast path\'s')
-  t.same(JSON.parse(errorJson(bare, { extra: true })), { statusCode: 400, error: 'Bad Request', message: 'm', requestId: 'r', debug: { extra: true } },
+  t.same(JSON.parse(errorJson(bare, { extra: true })), { statusCode: 400, error: 'Bad Request', message: 'm', requestId: 'r', traceId: 't', debug: { extra: true } },
     'a debug member goes last')
 })
 
