@@ -81,6 +81,11 @@ export class Attempt {
     this.trace = dispatcher.tracing?.find(request)
   }
 
+  /** The trace id of the request's span, shown and logged next to the request id; undefined without a span. */
+  get traceId (): string | undefined {
+    return this.trace?.traceId
+  }
+
   /**
    * Two failures so far: only our own built-in 500 may answer now (no handler, no template), and if
    * that fails too, raw bytes go out (lib/respond.ts).

@@ -102,7 +102,7 @@ function answer (
   const status = facts.status ?? 500
   const options = resolved.options
   const level = levelOf(options, thrownFacts, status, miss !== undefined)
-  logError(request, thrown, status, miss !== undefined, level, dispatcher.redaction, attempt.trace?.traceId)
+  logError(request, thrown, status, miss !== undefined, level, dispatcher.redaction, attempt.traceId)
   if (entry === undefined || (options.debug && status >= 500)) {
     sendDefault(attempt, error, facts, status)
     return
@@ -212,7 +212,7 @@ function awaitResult (
       if (current()) guard(attempt, () => { fail(attempt, failure, `error handler ${entry.label} rejected`) })
       else {
         const what = `error handler ${entry.label} rejected after the request had moved on; its rejection is ignored`
-        guard(attempt, () => { logFailure(request, failure, attempt.original, what, attempt.dispatcher.redaction, attempt.trace?.traceId) })
+        guard(attempt, () => { logFailure(request, failure, attempt.original, what, attempt.dispatcher.redaction, attempt.traceId) })
       }
     }
   )
@@ -273,7 +273,7 @@ function finish (attempt: Attempt, entry: HandlerEntry, turn: number, result: un
 function fail (attempt: Attempt, failure: unknown, what: string): void {
   const { request, reply } = attempt
   const original = attempt.ownOriginal()
-  logFailure(request, failure, original, what, attempt.dispatcher.redaction, attempt.trace?.traceId)
+  logFailure(request, failure, original, what, attempt.dispatcher.redaction, attempt.traceId)
   if (reply.raw.headersSent) {
     endAfterHeaders(attempt.dispatcher.redaction, request, reply, failure)
     return

@@ -50,13 +50,13 @@ export function errorChannel (): { readonly hasSubscribers: boolean, publish (me
  * a later turn) and publish it on the channel, with whether it is reported.
  */
 export function announce (attempt: Attempt, status: number): void {
-  const { request, reply, dispatcher, trace } = attempt
+  const { request, reply, dispatcher } = attempt
   if (isPreview(request)) return
   const { reporting, channel: published } = dispatcher
   traceResponse(attempt, status)
-  const reported = reporting !== null && reporting.schedule(attempt.reported, status, request, trace?.traceId)
+  const reported = reporting !== null && reporting.schedule(attempt.reported, status, request, attempt.traceId)
   if (published.hasSubscribers) {
-    published.publish({ error: attempt.reported, request, reply, status, reported, traceId: trace?.traceId })
+    published.publish({ error: attempt.reported, request, reply, status, reported, traceId: attempt.traceId })
   }
 }
 

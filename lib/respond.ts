@@ -77,7 +77,7 @@ export function sendDefault (attempt: Attempt, error: unknown, facts: ThrownFact
   prepare(attempt, error, facts, status, keepSet)
   const policy = resolved.options.format
   if (policy === 'negotiate') appendVary(reply, 'Accept')
-  const view = errorView(status, facts, error, request.id, request.url, attempt.trace?.traceId)
+  const view = errorView(status, facts, error, request.id, request.url, attempt.traceId)
   const representation = attempt.dispatcher.negotiation.choose(request.headers.accept, policy)
   if (resolved.options.debug && status >= 500) {
     sendDebug(attempt, error, view, representation === 'html')
@@ -124,10 +124,10 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
         deliver(attempt, view.status, html)
       } else if (movedOn()) {
         const what = `error page template ${page} failed after the request had moved on`
-        logFailure(request, failure, attempt.original, what, redaction, attempt.trace?.traceId)
+        logFailure(request, failure, attempt.original, what, redaction, attempt.traceId)
       } else {
         const what = `error page template ${page} failed; the built-in page was sent instead`
-        logFailure(request, failure, attempt.original, what, redaction, attempt.trace?.traceId)
+        logFailure(request, failure, attempt.original, what, redaction, attempt.traceId)
         sendBuiltInPage(attempt, view)
       }
     })
