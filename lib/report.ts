@@ -7,6 +7,7 @@
  * and with their defaults (lib/options.ts); what a report is about is lib/report-identity.ts, the
  * request it shows lib/report-request.ts.
  */
+import { AsyncResource } from 'node:async_hooks'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { serializeError } from './describe.js'
 import type { AppOptions } from './options.js'
@@ -158,8 +159,14 @@ export function createReporting (options: AppOptions, log: FastifyBaseLogger, re
   let windowTimer: NodeJS.Timeout | undefined
   const pending = new Set<Promise<void>>()
 
+  // The window's timer is started by whichever request first reports in it, but the summaries it sends
+  // are no one request's: it runs in the async context of the registration, so a reporter reading an
+  // AsyncLocalStorage (Sentry's scopes, an app's request store, the active trace) finds none of that
+  // request's in a summary.
+  const outsideRequests = new AsyncResource('fastify-flask-errors:report-window')
+
   function startWindow (): void {
-    windowTimer = setTimeout(roll, windowMs)
+    windowTimer = outsideRequests.runInAsyncScope(() => setTimeout(roll, windowMs))
     // A window must not keep the process alive; fastify.close() flushes.
     windowTimer.unref()
   }

@@ -438,3 +438,24 @@ t.test('flush() waits for pending reports, including ones not started yet', asyn
   await app.close()
   t.same(done.sort(), ['/boom/1', '/pay'], 'close() returned after both reports')
 })
+
+t.test('a summary of repeats is no one request\'s: a reporter finds no request\'s async context in it', async (t) => {
+  // What Sentry's scopes and an app's own request store rely on: the first report runs in the context
+  // of the request that failed, the summary the window sends later in none.
+  const { AsyncLocalStorage } = await import('node:async_hooks')
+  const { default: flaskErrors } = await import('../index.js')
+  const store = new AsyncLocalStorage<{ user: string }>()
+  const seen: Array<[number, string | undefined]> = []
+  const app = Fastify()
+  await app.register(flaskErrors, {
+    reportDedupeWindow: 100,
+    report: (report) => { seen.push([report.count, store.getStore()?.user]) }
+  })
+  app.addHook('onRequest', async (request) => { store.enterWith({ user: String((request.query as { u?: string }).u) }) })
+  app.get('/boom', async () => { throw new Error('database is down') })
+  t.teardown(() => app.close())
+  await app.inject('/boom?u=alice')
+  await app.inject('/boom?u=bob')
+  await sleep(250)
+  t.same(seen, [[1, 'alice'], [1, undefined]], 'the first report sees alice; the summary sees no user, not alice\'s')
+})
