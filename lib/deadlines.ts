@@ -3,9 +3,12 @@
  * still running at its deadline is cut off and the caller answers with its fallback.
  *
  * One shared timer per limit instead of a timer each: arming and clearing a `setTimeout` for every
- * error page cost more than the rest of our part of the render. Watched work sits in a plain array:
- * released work is only marked (its callback dropped, so the finished request is not kept alive) and
- * left behind by the next sweep, which is cheaper than adding every page to a `Set` and deleting it.
+ * error page costs more than the rest of our part of the render. Watched work sits in a doubly linked
+ * list, in the order it was watched: with one limit for all of it, that is the order of the deadlines,
+ * so a sweep reads only the head. Released work is unlinked at once, so it is garbage as soon as its
+ * request is: work that lingered in a list until the next sweep (a tenth of the limit) outlived the
+ * garbage collector's young generation at a few thousand pages a second, and its promotion cost more
+ * than the render itself.
  *
  * Async error handlers keep a timer each (lib/dispatch.ts): they cost the same watched either way,
  * and their own timer is cleared the moment the response closes.
@@ -17,6 +20,12 @@ export interface Deadline {
   readonly at: number
   /** Runs once if the deadline passes first; undefined once released or run. */
   expire: (() => void) | undefined
+}
+
+/** A deadline as the list holds it. */
+interface Node extends Deadline {
+  previous: Node | undefined
+  next: Node | undefined
 }
 
 /**
@@ -33,8 +42,9 @@ export interface Deadline {
 export class DeadlineWatch {
   /** How long watched work may take, in ms. */
   readonly limitMs: number
-  #watched: Deadline[] = []
-  #pending = 0
+  /** The oldest and the newest pending work. */
+  #head: Node | undefined
+  #tail: Node | undefined
   #timer: ReturnType<typeof setInterval> | undefined
 
   constructor (limitMs: number) {
@@ -44,15 +54,18 @@ export class DeadlineWatch {
   /** Watches work that must finish within the limit: `expire` runs if it is not released by then. */
   watch (expire: () => void): Deadline {
     const limit = this.limitMs
-    const deadline: Deadline = { at: Date.now() + limit, expire }
-    this.#watched.push(deadline)
-    if (this.#pending++ === 0) {
+    const node: Node = { at: Date.now() + limit, expire, previous: this.#tail, next: undefined }
+    if (this.#tail === undefined) {
+      this.#head = node
       // Ref'd while work is pending: a request waits on it (an injected one has no socket to keep
       // the process up).
       if (this.#timer === undefined) this.#timer = setInterval(() => { this.#sweep() }, Math.max(10, limit / 10))
       else this.#timer.ref()
+    } else {
+      this.#tail.next = node
     }
-    return deadline
+    this.#tail = node
+    return node
   }
 
   /**
@@ -61,29 +74,27 @@ export class DeadlineWatch {
    */
   release (deadline: Deadline): boolean {
     if (deadline.expire === undefined) return false
-    deadline.expire = undefined
-    if (--this.#pending === 0) this.#timer?.unref()
+    const node = deadline as Node
+    node.expire = undefined
+    if (node.previous === undefined) this.#head = node.next
+    else node.previous.next = node.next
+    if (node.next === undefined) this.#tail = node.previous
+    else node.next.previous = node.previous
+    node.previous = node.next = undefined
+    if (this.#head === undefined) this.#timer?.unref()
     return true
   }
 
   #sweep (): void {
     const now = Date.now()
-    const late: Deadline[] = []
-    const waiting: Deadline[] = []
-    for (const deadline of this.#watched) {
-      if (deadline.expire === undefined) continue
-      if (deadline.at <= now) late.push(deadline)
-      else waiting.push(deadline)
+    // The head is the oldest work: once it is not late, none after it is. An expiry may start other
+    // watched work (the 500 page's template), appended after `now`'s deadlines, or release later work.
+    for (let node = this.#head; node !== undefined && node.at <= now; node = this.#head) {
+      const expire = node.expire as () => void
+      this.release(node)
+      expire()
     }
-    // Swapped before the late ones expire: expiring one may start other watched work (the 500
-    // page's template), which must land in the list the next sweep reads.
-    this.#watched = waiting
-    for (const deadline of late) {
-      // Read again: an earlier expiry in this sweep may have released it.
-      const expire = deadline.expire
-      if (expire !== undefined && this.release(deadline)) expire()
-    }
-    if (this.#watched.length === 0) {
+    if (this.#head === undefined) {
       clearInterval(this.#timer)
       this.#timer = undefined
     }
