@@ -485,6 +485,25 @@ export const scenarios: readonly Scenario[] = [
     }
   },
   {
+    name: 'ref-throw-json-bytes',
+    title: '(f′) the JSON floor sending the plugin\'s bytes: requestId in the body, Vary: Accept and nosniff',
+    plugin: false,
+    request: GONE_API,
+    status: 410,
+    check: goneJson,
+    build: async () => {
+      // The JSON floor with the response the plugin sends (the same members, the same headers), so that
+      // the plugin against it is the cost of its code alone, and it against the floor the cost of the bytes.
+      const fastify = app()
+      fastify.setErrorHandler<StacklessGone>((error, request, reply) => reply.code(error.statusCode)
+        .header('x-content-type-options', 'nosniff').header('vary', 'Accept')
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify({ statusCode: error.statusCode, error: STATUS_CODES[error.statusCode], message: error.message, requestId: request.id })))
+      fastify.get('/gone', throwStacklessGone)
+      return fastify
+    }
+  },
+  {
     name: 'ref-catch-json',
     title: '(h) plain: throw a stackless Error, catch it in the route, send json',
     plugin: false,
@@ -691,6 +710,23 @@ export const scenarios: readonly Scenario[] = [
     }
   },
   {
+    name: 'ref-404-bytes',
+    title: '(e′) the custom setNotFoundHandler sending the plugin\'s 404 bytes: its message, requestId, Vary and nosniff',
+    plugin: false,
+    request: { method: 'GET', path: '/missing/page', headers: JSON_HEADERS },
+    status: 404,
+    check: notFoundJson,
+    build: async () => {
+      const fastify = app()
+      addOk(fastify)
+      fastify.setNotFoundHandler((request, reply) => reply.code(404)
+        .header('x-content-type-options', 'nosniff').header('vary', 'Accept')
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'Nothing was found at this address.', requestId: request.id })))
+      return fastify
+    }
+  },
+  {
     name: 'plugin-404',
     title: 'plugin routing 404 (default JSON)',
     plugin: true,
@@ -771,6 +807,10 @@ export const targets: readonly Target[] = [
   guard('dispatch-1000', 'dispatch-1', 1 / 1.1, 'dispatch: 1,000 error classes vs 1 (cost ≤ 1.1×)'),
   context('plugin-ok', 'plugin-ok-otel-off', 'success route, @opentelemetry/api installed and no span active (the default), vs openTelemetry: false'),
   context('abort-json', 'abort-json-otel-off', 'reply.abort(410) → default JSON, @opentelemetry/api installed and no span active, vs openTelemetry: false'),
+  context('abort-json', 'ref-throw-json-bytes', 'reply.abort(410) → default JSON vs the JSON floor sending the same bytes: the cost of the plugin\'s code'),
+  context('ref-throw-json-bytes', 'ref-throw-json', 'the JSON floor sending the plugin\'s bytes vs the floor: the cost of requestId, Vary and nosniff'),
+  context('plugin-404', 'ref-404-bytes', 'routing 404 vs a custom setNotFoundHandler sending the same bytes: the cost of the plugin\'s code'),
+  context('ref-404-bytes', 'ref-404', 'a custom setNotFoundHandler sending the plugin\'s 404 bytes vs the custom one: the cost of the bytes'),
   context('ref-throw-json', 'ref-410-json', 'the JSON floor vs plain reply.code(410).send(json): what the throw costs'),
   context('ref-catch-json', 'ref-410-json', 'a stackless throw caught in the route, no error path, vs plain send'),
   context('abort-json', 'ref-410-json', 'reply.abort(410) → default JSON vs plain send, no throw'),
