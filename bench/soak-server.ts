@@ -6,7 +6,8 @@
  *
  * - `GET /__soak/stats`: memory and the event-loop delay histogram since the last reset;
  * - `POST /__soak/reset`: resets the histogram (after warm-up);
- * - `POST /__soak/gc`: forces two full collections, then answers the memory (the event-loop
+ * - `POST /__soak/gc`: waits for the app to be quiet (longer than a report window), forces two full
+ *   collections, then answers the memory (the event-loop
  *   histogram is paused meanwhile: the driver's collections are not the app's delay).
  *
  * Listens on 127.0.0.1 with an ephemeral port and prints `SOAK_READY <port>`. Logs go to /dev/null
@@ -17,6 +18,11 @@ import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import flaskErrors, { abort } from 'fastify-flask-errors'
+
+/** The reporter's dedupe window: repeats are held until it rolls. */
+const REPORT_WINDOW_MS = 1000
+/** How long the app is left alone before memory is read: longer than a report window. */
+const QUIET_MS = 1500
 
 /** An API error class, as in Flask's docs ("Returning API Errors as JSON"). */
 class InvalidAPIUsage extends Error {
@@ -44,7 +50,7 @@ export async function buildSoakApp (): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: 'info', stream: pino.destination({ dest: '/dev/null', sync: false }) } })
   let reports = 0
   // A short dedupe window, so the summaries of repeated errors are sent (and counted) during the run.
-  await app.register(flaskErrors, { report: () => { reports++ }, reportDedupeWindow: 1000 })
+  await app.register(flaskErrors, { report: () => { reports++ }, reportDedupeWindow: REPORT_WINDOW_MS })
 
   app.errorhandler(InvalidAPIUsage)((error) => [(error as InvalidAPIUsage).toDict(), 400])
   app.errorhandler(409)(() => { throw new Error('the 409 handler is broken') })
@@ -102,6 +108,10 @@ export async function buildSoakApp (): Promise<FastifyInstance> {
     const gc = (globalThis as { gc?: () => void }).gc
     if (gc === undefined) throw new Error('run the soak server with --expose-gc')
     delay.disable()
+    // Measured once the app is quiet: the load has stopped, but the last window of reports still holds
+    // its repeats (sent when it rolls) and closed connections are still being torn down. Taken at once,
+    // the heap carried that work in flight, a few MB that come and go from one segment to the next.
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS))
     gc()
     await new Promise((resolve) => setImmediate(resolve))
     gc()
