@@ -2,20 +2,24 @@
  * The error page preview route (`preview: '/_errors'`), for designers: a page for any status, without
  * breaking the app. Mounted only where debug mode could run (lib/options.ts decides).
  */
-import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { NotFound, statusClasses } from './exceptions.js'
 
 /**
- * The route config key that marks the preview route. A preview shows what a real error would answer,
- * but nothing failed: it is never reported (no error mail for a designer looking at a page).
+ * Marks the request whose error the preview route throws. A preview shows what a real error would
+ * answer, but nothing failed: it is never reported, traced or published (no error mail for a designer
+ * looking at a page). A mark on the request rather than a look at its route's config: Fastify's
+ * `request.routeOptions` is a getter that builds a dozen-field object on every read, once per error
+ * response of every request.
  */
-const PREVIEW_CONFIG = 'fastifyFlaskErrorsPreview'
-/** The preview route's config: a key of ours, which other plugins' config types do not declare. */
-const PREVIEW_ROUTE_CONFIG = { [PREVIEW_CONFIG]: true } as FastifyContextConfig
+const kPreview = Symbol('fastify-flask-errors.preview')
 
-/** True for requests to a preview route. */
+/** A request as the preview route marks it. */
+type Marked = FastifyRequest & { [kPreview]?: true }
+
+/** True for the error of a preview route's request. */
 export function isPreview (request: FastifyRequest): boolean {
-  return (request.routeOptions.config as unknown as Record<string, unknown>)[PREVIEW_CONFIG] === true
+  return (request as Marked)[kPreview] === true
 }
 
 /** Three digits, as a status is written: `+410`, `4.1e2` or ` 410` are no preview's status. */
@@ -34,7 +38,8 @@ function previewStatus (raw: string): number | undefined {
  * `errors/410.ejs` without breaking the app. Off by default and refused in production (options.ts).
  */
 export function addPreviewRoute (instance: FastifyInstance, path: string): void {
-  instance.get<{ Params: { status: string } }>(`${path}/:status`, { config: PREVIEW_ROUTE_CONFIG }, function previewErrorPage (request) {
+  instance.get<{ Params: { status: string } }>(`${path}/:status`, function previewErrorPage (request) {
+    (request as Marked)[kPreview] = true
     const status = previewStatus(request.params.status)
     if (status === undefined) {
       throw new NotFound(`No error page preview for "${request.params.status}": ` +
