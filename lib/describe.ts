@@ -52,7 +52,11 @@ export function shown (value: unknown): string {
   }
 }
 
-/** `String(value)` that cannot throw (`String(Object.create(null))` does). */
+/**
+ * `String(value)` that survives what `String` alone does not (`String(Object.create(null))` throws): the
+ * tag names the kind instead. It still throws for a revoked Proxy, on which even the tag cannot be
+ * read; its callers catch that and say the value was unreadable (`errorMessage`).
+ */
 export function safeString (value: unknown): string {
   try {
     return String(value)

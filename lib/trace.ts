@@ -133,10 +133,14 @@ function exceptionOf (error: unknown): { name: string, message: string, stack?: 
   } catch {
     // A getter that throws: the event says what kind of value it was instead.
   }
-  return { name: typeof error, message: safeString(error) }
+  return { name: typeof error, message: printable(error) }
 }
 
-function safeString (value: unknown): string {
+/**
+ * The event's message for a value that is no Error. Not describe.ts's `safeString`, which lets a
+ * revoked Proxy's throw through for its callers to name: recording on a span must never throw.
+ */
+function printable (value: unknown): string {
   try {
     return String(value)
   } catch {
