@@ -123,6 +123,14 @@ t.test('logError', async (t) => {
     const third = await linesOf((request) => logError(request, noStack, 500, false, 'error', REDACTION))
     t.equal(third.lines[0].err?.message, 'no stack')
     t.equal(third.lines[0].err?.stack, '(unreadable: a getter threw)')
+
+    // The validation details are swapped for their public form before pino reads them; a getter that
+    // throws there must not stop the line either.
+    const badDetails = Object.defineProperty(new Error('body must be object'), 'validation', { enumerable: true, get () { throw new Error('validation getter') } })
+    const fourth = await linesOf((request) => logError(request, badDetails, 400, false, 'info', REDACTION))
+    t.equal(fourth.lines.length, 1)
+    t.equal(fourth.lines[0].err?.message, 'body must be object')
+    t.equal(fourth.lines[0].logSerializerError, 'validation getter')
   })
 
   t.test('the plain copy keeps the error\'s type (pino serialises it again under `err`)', async (t) => {
