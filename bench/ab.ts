@@ -3,21 +3,29 @@
  * named scenarios (bench/same-core.ts says how and why). It is the tool for finding what costs what;
  * `npm run bench` ends with the same measurement for every performance target.
  *
- * Flags: --rounds 8 --duration 3 (seconds per round) --connections 10
+ * Flags: --rounds 8 --duration 3 (seconds per round) --connections 10, and --before <git ref>: every
+ * scenario of the plugin runs twice, on this checkout's build and on the build of <ref> (its files,
+ * unpacked into a temporary folder and built with this checkout's node_modules), side by side on the
+ * same core. That is the A/B a change of the code is kept by: "name@ref" is the build before it.
  */
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { parseOrExit } from './cli.js'
 import { scenarioNamed, type Scenario } from './scenarios.js'
 import { median, roundRatios, sameCore, saturation, SATURATED } from './same-core.js'
 
 /** The command line, checked before any server starts (bench/cli.ts: a mistake is one line, exit 2). */
-function commandLine (): { group: Scenario[], rounds: number, duration: number, connections: number } {
+function commandLine (): { group: Scenario[], before: string | undefined, rounds: number, duration: number, connections: number } {
   const { values: flags, positionals } = parseArgs({
     options: {
       rounds: { type: 'string', default: '8' },
       duration: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '10' }
+      connections: { type: 'string', default: '10' },
+      before: { type: 'string' }
     },
     allowPositionals: true,
     strict: true
@@ -29,10 +37,36 @@ function commandLine (): { group: Scenario[], rounds: number, duration: number, 
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a whole number above 0, got "${String(flags[name])}"`)
   }
   if (positionals.length < 2) throw new Error('usage: npm run bench:ab -- <reference> <scenario> [<scenario>…] (names from `npm run bench -- --list`)')
-  return { group: positionals.map(scenarioNamed), rounds, duration, connections }
+  if (flags.before === '') throw new Error('--before needs a git ref (a commit, a branch, HEAD~1)')
+  return { group: positionals.map(scenarioNamed), before: flags.before, rounds, duration, connections }
 }
 
-const { group, rounds, duration, connections } = parseOrExit(commandLine)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+/**
+ * The package as it was at `ref`, built in a temporary folder: `git archive` of the commit (no work
+ * tree of the repository is touched), this checkout's node_modules linked in, scripts/build.mjs run.
+ */
+function buildAt (ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ffe-bench-before-'))
+  process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim()
+  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C "${dir}"`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
+  return dir
+}
+
+/** The group, with a copy of each plugin scenario on the build of `ref` right after it. */
+function withBefore (group: Scenario[], ref: string): Scenario[] {
+  const packageDir = buildAt(ref)
+  return group.flatMap((scenario) => scenario.plugin
+    ? [scenario, { ...scenario, name: `${scenario.name}@${ref}`, variantOf: { scenario: scenario.name, packageDir } }]
+    : [scenario])
+}
+
+const { group: named, before, rounds, duration, connections } = parseOrExit(commandLine)
+const group = before === undefined ? named : withBefore(named, before)
 
 async function main (): Promise<void> {
   // The load generator on the other core, as bench/run.ts does (servers: CPU 0).
@@ -44,6 +78,12 @@ async function main (): Promise<void> {
   for (const scenario of group.slice(1)) {
     const list = roundRatios(rates, scenario.name, reference)
     console.log(`  ${scenario.name.padEnd(20)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
+  }
+  const pairs = group.filter((scenario) => scenario.variantOf !== undefined)
+  if (pairs.length > 0) console.log(`this build ÷ the build of ${String(before)}, in the same seconds (above 1: this build is cheaper):`)
+  for (const variant of pairs) {
+    const list = roundRatios(rates, variant.variantOf?.scenario ?? '', variant.name)
+    console.log(`  ${(variant.variantOf?.scenario ?? '').padEnd(20)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
   }
   const { busy, share, saturated } = saturation(result)
   const usage = `CPU 0 was ${Math.round(busy * 100)} % busy, ${Math.round(share * 100)} % of it by the servers (medians of the rounds)`

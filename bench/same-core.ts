@@ -63,7 +63,10 @@ process.on('exit', () => { for (const child of children) child.kill('SIGTERM') }
 /** Starts one scenario's server on CPU 0; resolves with its URL once it prints its port. */
 function start (scenario: Scenario, env: Record<string, string>): Promise<{ url: string, child: ChildProcess, pid: number }> {
   if (!existsSync(SERVER)) return Promise.reject(new Error(`${SERVER} is missing: the bench commands compile the servers first (npm run build:bench)`))
-  const child = spawn('taskset', ['-c', '0', process.execPath, SERVER, scenario.name], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const { variantOf } = scenario
+  const name = variantOf?.scenario ?? scenario.name
+  const build = variantOf === undefined ? {} : { BENCH_PACKAGE: variantOf.packageDir }
+  const child = spawn('taskset', ['-c', '0', process.execPath, SERVER, name], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production', BENCH_VIEWS: VIEWS, ...env, ...build }, stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(child)
   child.once('exit', () => { children.delete(child) })
   let out = ''

@@ -7,6 +7,8 @@
  */
 import { STATUS_CODES } from 'node:http'
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 
 /** The request autocannon sends, and the one the validation step sends first. */
@@ -54,6 +56,11 @@ export interface Scenario {
   /** Returns what is wrong with a validation answer, or undefined when it is right. */
   readonly check: (answer: Answer) => string | undefined
   readonly build: (context: BuildContext) => Promise<FastifyInstance>
+  /**
+   * Set on the copies a cross-build A/B makes (bench/ab.ts `--before`): the scenario the server
+   * builds, and the folder of the other build of the package it loads instead of this checkout's.
+   */
+  readonly variantOf?: { readonly scenario: string, readonly packageDir: string }
 }
 
 /** A Chrome navigation `Accept`: what a browser sends for a page. */
@@ -180,6 +187,12 @@ async function addView (fastify: FastifyInstance, views: string): Promise<void> 
  * run through tsx would measure tsx's helpers too (its `__name` wrapper runs for every closure made).
  */
 export async function loadPlugin (): Promise<typeof import('fastify-flask-errors')> {
+  // A cross-build A/B (`npm run bench:ab -- --before <ref>`) runs some servers on another build of
+  // the package, unpacked and built in BENCH_PACKAGE; the scenario's app is this checkout's either way.
+  const other = process.env.BENCH_PACKAGE
+  if (other !== undefined && other !== '') {
+    return await import(pathToFileURL(join(other, 'dist', 'esm', 'index.js')).href) as typeof import('fastify-flask-errors')
+  }
   return await import('fastify-flask-errors')
 }
 
