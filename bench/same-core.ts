@@ -7,7 +7,8 @@
  * each an equal share of the core, so each one's req/s is inversely proportional to its CPU cost
  * per request, and whatever else the machine does in that second slows all of them alike. On this VM,
  * where the alternating rounds swing ±10 % with the neighbours, the medians here repeat within
- * ±2–3 % (a scenario against a second copy of itself: medians 0.99–1.01×).
+ * ±2–3 % (a scenario against a second copy of itself: medians 0.99–1.01×). Each round has its own
+ * processes (see sameCore).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -112,17 +113,23 @@ export async function pageEnv (group: readonly Scenario[]): Promise<Record<strin
 /**
  * Measures `group` side by side on CPU 0 and stops its servers: each scenario's req/s per round,
  * and how much of the core the servers used. `onRound` gets a line per round, for progress.
+ *
+ * Every round starts fresh server processes (and warms them for 2 s first). One process of a scenario
+ * keeps its speed for as long as it runs, but two processes of the same build can differ by a tenth:
+ * the plugin's built-in page against its floor measured 0.945× in one process and 0.841× in the next,
+ * in the same seconds (bench/README.md). The median over the rounds is then a median over processes,
+ * not the luck of one start.
  */
 export async function sameCore (group: readonly Scenario[], settings: SameCoreSettings, onRound: (line: string) => void = () => {}): Promise<SameCoreResult> {
   const env = await pageEnv(group)
-  const servers = await Promise.all(group.map(async (s) => await start(s, env)))
-  try {
-    await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, 2, settings.connections)))
-    const rates = group.map((): number[] => [])
-    const coreBusy: number[] = []
-    const serverShare: number[] = []
-    const serversCpu = (): number => servers.reduce((sum, { pid }) => sum + cpuSeconds(pid), 0)
-    for (let round = 0; round < settings.rounds; round++) {
+  const rates = group.map((): number[] => [])
+  const coreBusy: number[] = []
+  const serverShare: number[] = []
+  for (let round = 0; round < settings.rounds; round++) {
+    const servers = await Promise.all(group.map(async (s) => await start(s, env)))
+    try {
+      await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, 2, settings.connections)))
+      const serversCpu = (): number => servers.reduce((sum, { pid }) => sum + cpuSeconds(pid), 0)
       const cpuBefore = serversCpu()
       const busyBefore = coreBusySeconds(0)
       const started = process.hrtime.bigint()
@@ -134,11 +141,19 @@ export async function sameCore (group: readonly Scenario[], settings: SameCoreSe
       serverShare.push(share)
       measured.forEach((rate, i) => { rates[i].push(rate) })
       onRound(`same-core round ${round + 1}/${settings.rounds}  ${measured.map((r, i) => `${group[i].name} ${Math.round(r)}`).join('  ')} req/s  CPU 0 ${Math.round(busy * 100)} % busy, ${Math.round(share * 100)} % by the servers`)
+    } finally {
+      await Promise.all(servers.map(async ({ child }) => await stop(child)))
     }
-    return { rates: new Map(group.map((s, i) => [s.name, rates[i]])), coreBusy, serverShare }
-  } finally {
-    for (const { child } of servers) child.kill('SIGTERM')
   }
+  return { rates: new Map(group.map((s, i) => [s.name, rates[i]])), coreBusy, serverShare }
+}
+
+/** Stops a server and waits for it to be gone, so the next round's servers have the core to themselves. */
+async function stop (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const gone = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
+  child.kill('SIGTERM')
+  await gone
 }
 
 /** `numerator`'s req/s over `denominator`'s, round by round (measured in the same seconds). */
