@@ -6,7 +6,7 @@
  * level because on a public site they are mostly bots.
  * The request is named by the app's redaction policy: secret query values masked, the URL bounded.
  */
-import type { FastifyRequest, LogLevel } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest, LogLevel } from 'fastify'
 import { describe, isError } from './describe.js'
 import type { Redaction } from './redact.js'
 import { readValidation } from './validation.js'
@@ -82,15 +82,28 @@ function copyForErrKey (thrown: unknown): unknown {
 }
 
 /**
+ * Whether `log` writes nothing at `level`. pino says so (`isLevelEnabled`). Fastify's `logger: false`
+ * gives abstract-logging's null logger, which has no `isLevelEnabled` and whose every level is one
+ * shared no-op function (fastify/lib/logger-factory.js): a logger whose level methods are all the same
+ * function cannot tell the levels apart, so it is taken to write nothing. Any other logger writes.
+ */
+function drops (log: FastifyBaseLogger, level: LogLevel): boolean {
+  const enabled = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  if (typeof enabled === 'function') return !enabled.call(log, level)
+  const method = log[level]
+  return [log.fatal, log.error, log.warn, log.info, log.debug, log.trace].every((other) => other === method)
+}
+
+/**
  * Logs the error a request is answered for, once, at `level` (lib/log-levels.ts `levelOf`). A
  * routing 404/405 (`routing`) is written without the error, which only repeats its status's class.
  */
 export function logError (
   request: FastifyRequest, thrown: unknown, status: number, routing: boolean, level: Level, redaction: Redaction, traceId?: string
 ): void {
-  // Building the line (message, serialised error) costs more than the check: skip it when pino
-  // would drop it anyway (a 404 flood at `info` on a server logging at `warn`).
-  if (level === 'silent' || (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.(level) === false) return
+  // Building the line (message, serialised error) costs more than the check: skip it when the logger
+  // would drop it anyway (a 404 flood at `info` on a server logging at `warn`, or no logger at all).
+  if (level === 'silent' || drops(request.log, level)) return
   const msg = `${redaction.line(request)} answered ${status}`
   // A routing 404/405 is no error of the application's: like Fastify's own "Route … not found" line,
   // it says what was answered and carries no `err` (which would only repeat the status's class).

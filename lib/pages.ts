@@ -161,6 +161,8 @@ export function styleOnlyHeaders (style: string): Record<string, string> {
 
 /** Headers of every built-in page (see styleOnlyHeaders). */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze(styleOnlyHeaders(STYLE))
+/** The built-in page's CSP alone: the page's other header (`nosniff`) is on every error response already. */
+export const PAGE_CSP = PAGE_HEADERS['content-security-policy']
 
 /** The part of a body before the request id, and what it was made for. */
 interface Head {

@@ -14,7 +14,7 @@ import { logFailure } from './log.js'
 import { debugJson } from './debug.js'
 import { DEBUG_PAGE_HEADERS, debugPage } from './debug-page.js'
 import { debugReport } from './debug-report.js'
-import { PAGE_HEADERS, bareFields, errorJson, errorView, genericText, reasonPhrase } from './pages.js'
+import { PAGE_CSP, bareFields, errorJson, errorView, genericText, reasonPhrase } from './pages.js'
 import type { ErrorView } from './pages.js'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js'
 import type { Redaction } from './redact.js'
@@ -135,7 +135,8 @@ function sendHtml (attempt: Attempt, error: unknown, view: ErrorView): void {
 }
 
 function sendBuiltInPage (attempt: Attempt, view: ErrorView): void {
-  attempt.reply.headers(PAGE_HEADERS).header('content-type', HTML)
+  // `nosniff`, the page's other header, is on the reply already (prepare).
+  attempt.reply.header('content-security-policy', PAGE_CSP).header('content-type', HTML)
   deliver(attempt, view.status, attempt.dispatcher.bodies.page(view))
 }
 

@@ -89,6 +89,43 @@ t.test('logError', async (t) => {
     t.same((await linesOf((request) => logError(request, new Error('x'), 404, true, 'silent', REDACTION))).lines, [])
   })
 
+  t.test('no logger (Fastify\'s logger: false): the line is not even made', async (t) => {
+    const app = Fastify({ logger: false })
+    let reads = 0
+    const thrown = Object.defineProperty(new Error('unread'), 'validation', { enumerable: true, get () { reads++; return [] } })
+    app.get('/where', async (request) => {
+      logError(request, thrown, 400, false, 'info', REDACTION)
+      logError(request, thrown, 500, false, 'error', REDACTION)
+      return 'ok'
+    })
+    t.equal((await app.inject('/where')).statusCode, 200)
+    await app.close()
+    t.equal(reads, 0, 'the error was not read for a line nobody writes')
+  })
+
+  t.test('a logger that is not pino (no isLevelEnabled) gets every line at its level', async (t) => {
+    const written: Array<[string, unknown]> = []
+    const logger = {
+      level: 'info',
+      fatal (line: unknown) { written.push(['fatal', line]) },
+      error (line: unknown) { written.push(['error', line]) },
+      warn (line: unknown) { written.push(['warn', line]) },
+      info (line: unknown) { written.push(['info', line]) },
+      debug (line: unknown) { written.push(['debug', line]) },
+      trace (line: unknown) { written.push(['trace', line]) },
+      child () { return logger }
+    }
+    const app = Fastify({ loggerInstance: logger as never, disableRequestLogging: true })
+    app.get('/where', async (request) => {
+      logError(request, new Error('kept'), 409, false, 'info', REDACTION)
+      return 'ok'
+    })
+    await app.inject('/where')
+    await app.close()
+    t.same(written.map(([level]) => level), ['info'])
+    t.match(written[0][1], { statusCode: 409, err: { message: 'kept' } })
+  })
+
   t.test('values that are not errors are wrapped so they serialise', async (t) => {
     const cases: Array<[unknown, string, string]> = [
       ['a thrown string', 'string', '"a thrown string"'],
