@@ -81,6 +81,9 @@ function copyForErrKey (thrown: unknown): unknown {
   return Object.assign(Object.create(null) as object, copy, { name: copy.type })
 }
 
+/** The level methods every Fastify logger has (Fastify checks them when it is given one). */
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
+
 /**
  * Whether `log` writes nothing at `level`. pino says so (`isLevelEnabled`). Fastify's `logger: false`
  * gives abstract-logging's null logger, which has no `isLevelEnabled` and whose every level is one
@@ -91,7 +94,8 @@ function drops (log: FastifyBaseLogger, level: LogLevel): boolean {
   const enabled = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
   if (typeof enabled === 'function') return !enabled.call(log, level)
   const method = log[level]
-  return [log.fatal, log.error, log.warn, log.info, log.debug, log.trace].every((other) => other === method)
+  for (const other of LEVELS) if (log[other] !== method) return false
+  return true
 }
 
 /**
