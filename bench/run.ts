@@ -672,7 +672,7 @@ async function profile (list: Scenario[], env: Record<string, string>): Promise<
     // server's own work is the busiest of them.
     const dir = join(RESULTS, 'profiles', `${scenario.name}-${Date.now()}`)
     mkdirSync(dir, { recursive: true })
-    const server = await startServer(scenario, env, ['--cpu-prof', '--cpu-prof-dir', dir])
+    const server = await startServer(scenario, env, ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', dir])
     const problem = scenario.check(await ask(server))
     if (problem !== undefined) throw new Error(`${scenario.name}: invalid answer: ${problem}`)
     const { result, cpu, problem: loadIssue } = await load(server, settings.warmup + settings.duration)
