@@ -45,6 +45,9 @@ export type RoundRates = ReadonlyMap<string, readonly number[]>
  */
 export const SATURATED = 0.9
 
+/** Seconds of load each fresh server gets alone before a round measures it (about 50,000 requests). */
+const WARMUP_SECONDS = 1
+
 /** A group's measurement: req/s per round, and per round how busy CPU 0 was and how much of it the servers used. */
 export interface SameCoreResult {
   readonly rates: RoundRates
@@ -114,7 +117,7 @@ export async function pageEnv (group: readonly Scenario[]): Promise<Record<strin
  * Measures `group` side by side on CPU 0 and stops its servers: each scenario's req/s per round,
  * and how much of the core the servers used. `onRound` gets a line per round, for progress.
  *
- * Every round starts fresh server processes (and warms them for 2 s first). One process of a scenario
+ * Every round starts fresh server processes (and warms each alone first, WARMUP_SECONDS). One process of a scenario
  * keeps its speed for as long as it runs, but two processes of the same build can differ by a tenth:
  * the plugin's built-in page against its floor measured 0.945× in one process and 0.841× in the next,
  * in the same seconds (bench/README.md). The median over the rounds is then a median over processes,
@@ -128,7 +131,9 @@ export async function sameCore (group: readonly Scenario[], settings: SameCoreSe
   for (let round = 0; round < settings.rounds; round++) {
     const servers = await Promise.all(group.map(async (s) => await start(s, env)))
     try {
-      await Promise.all(group.map(async (s, i) => await load(s, servers[i].url, 2, settings.connections)))
+      // Warmed one at a time, each with the core to itself: warmed together, a server of a group of nine
+      // gets a ninth of the core, too little for the JIT to finish with it before the round is measured.
+      for (const [i, s] of group.entries()) await load(s, servers[i].url, WARMUP_SECONDS, settings.connections)
       const serversCpu = (): number => servers.reduce((sum, { pid }) => sum + cpuSeconds(pid), 0)
       const cpuBefore = serversCpu()
       const busyBefore = coreBusySeconds(0)
