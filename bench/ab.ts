@@ -19,7 +19,7 @@ import { scenarioNamed, type Scenario } from './scenarios.js'
 import { median, roundRatios, sameCore, saturation, SATURATED } from './same-core.js'
 
 /** The command line, checked before any server starts (bench/cli.ts: a mistake is one line, exit 2). */
-function commandLine (): { group: Scenario[], before: string | undefined, rounds: number, duration: number, connections: number } {
+function commandLine (): { group: Scenario[], before: { ref: string, commit: string } | undefined, rounds: number, duration: number, connections: number } {
   const { values: flags, positionals } = parseArgs({
     options: {
       rounds: { type: 'string', default: '8' },
@@ -37,40 +37,56 @@ function commandLine (): { group: Scenario[], before: string | undefined, rounds
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a whole number above 0, got "${String(flags[name])}"`)
   }
   if (positionals.length < 2) throw new Error('usage: npm run bench:ab -- <reference> <scenario> [<scenario>…] (names from `npm run bench -- --list`)')
-  if (flags.before === '') throw new Error('--before needs a git ref (a commit, a branch, HEAD~1)')
-  return { group: positionals.map(scenarioNamed), before: flags.before, rounds, duration, connections }
+  const group = positionals.map(scenarioNamed)
+  if (flags.before === undefined) return { group, before: undefined, rounds, duration, connections }
+  if (!group.some((scenario) => scenario.plugin)) throw new Error('--before compares builds of the plugin: name at least one scenario of the plugin')
+  return { group, before: { ref: flags.before, commit: commitOf(flags.before) }, rounds, duration, connections }
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
+/** The commit `ref` names, or an error that says it names none. */
+function commitOf (ref: string): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    throw new Error(`--before "${ref}" names no commit of this repository (a commit, a branch, HEAD~1)`)
+  }
+}
+
 /**
- * The package as it was at `ref`, built in a temporary folder: `git archive` of the commit (no work
+ * The package as it was at `commit`, built in a temporary folder: `git archive` of the commit (no work
  * tree of the repository is touched), this checkout's node_modules linked in, scripts/build.mjs run.
  */
-function buildAt (ref: string): string {
+function buildAt (commit: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ffe-bench-before-'))
   process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
-  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim()
-  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C "${dir}"`], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  const tarball = execFileSync('git', ['archive', commit], { cwd: ROOT, maxBuffer: 1 << 30 })
+  execFileSync('tar', ['-x', '-C', dir], { input: tarball })
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
   return dir
 }
 
-/** The group, with a copy of each plugin scenario on the build of `ref` right after it. */
-function withBefore (group: Scenario[], ref: string): Scenario[] {
-  const packageDir = buildAt(ref)
-  return group.flatMap((scenario) => scenario.plugin
-    ? [scenario, { ...scenario, name: `${scenario.name}@${ref}`, variantOf: { scenario: scenario.name, packageDir } }]
-    : [scenario])
+/** Each plugin scenario of the group, followed by its copy on the build at `commit` (named `name@ref`). */
+function withBefore (group: Scenario[], ref: string, commit: string): { group: Scenario[], pairs: Array<[Scenario, Scenario]> } {
+  const packageDir = buildAt(commit)
+  const pairs: Array<[Scenario, Scenario]> = []
+  const all = group.flatMap((scenario) => {
+    if (!scenario.plugin) return [scenario]
+    const variant = { ...scenario, name: `${scenario.name}@${ref}`, variantOf: { scenario: scenario.name, packageDir } }
+    pairs.push([scenario, variant])
+    return [scenario, variant]
+  })
+  return { group: all, pairs }
 }
 
 const { group: named, before, rounds, duration, connections } = parseOrExit(commandLine)
-const group = before === undefined ? named : withBefore(named, before)
 
 async function main (): Promise<void> {
   // The load generator on the other core, as bench/run.ts does (servers: CPU 0).
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+  const { group, pairs } = before === undefined ? { group: named, pairs: [] } : withBefore(named, before.ref, before.commit)
   const result = await sameCore(group, { rounds, duration, connections }, (line) => { console.log(line) })
   const { rates } = result
   const reference = group[0].name
@@ -79,11 +95,10 @@ async function main (): Promise<void> {
     const list = roundRatios(rates, scenario.name, reference)
     console.log(`  ${scenario.name.padEnd(20)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
   }
-  const pairs = group.filter((scenario) => scenario.variantOf !== undefined)
-  if (pairs.length > 0) console.log(`this build ÷ the build of ${String(before)}, in the same seconds (above 1: this build is cheaper):`)
-  for (const variant of pairs) {
-    const list = roundRatios(rates, variant.variantOf?.scenario ?? '', variant.name)
-    console.log(`  ${(variant.variantOf?.scenario ?? '').padEnd(20)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
+  if (before !== undefined) console.log(`this build ÷ the build of ${before.ref}, in the same seconds (above 1: this build is cheaper):`)
+  for (const [scenario, variant] of pairs) {
+    const list = roundRatios(rates, scenario.name, variant.name)
+    console.log(`  ${scenario.name.padEnd(20)} ${median(list).toFixed(3)}×  (rounds ${Math.min(...list).toFixed(2)}–${Math.max(...list).toFixed(2)})`)
   }
   const { busy, share, saturated } = saturation(result)
   const usage = `CPU 0 was ${Math.round(busy * 100)} % busy, ${Math.round(share * 100)} % of it by the servers (medians of the rounds)`

@@ -512,66 +512,66 @@ function markdown (reports: Map<string, ScenarioReport>, rows: readonly RowRepor
 // neighbours were busy in. The same ratios measured side by side (bench/same-core.ts) repeat far
 // more tightly, so the run ends with them, and they decide the verdicts near the line.
 
+/** One same-core group: the servers run side by side, and the ratios read from them. */
+interface AbGroup {
+  readonly scenarios: readonly Scenario[]
+  readonly ratios: readonly Target[]
+}
+
 /**
  * The A/B groups: each target and guard alone (its reference first, then its scenario), because a pair
  * shares the core most steadily — in groups of four to nine servers, rounds of one scenario spread from
  * 0.71× to 0.96× of its floor where its pair spread 0.95–0.98× (bench/README.md); then the context rows'
  * scenarios in groups that share a reference (connected by ratios), in scenario order.
  */
-function targetGroups (measured: ReadonlySet<string>): Scenario[][] {
+function targetGroups (measured: ReadonlySet<string>): AbGroup[] {
   const has = (t: Target): boolean => measured.has(t.numerator) && measured.has(t.denominator)
-  const pairs = targets.filter((t) => t.kind !== 'context' && has(t)).map((t) => [scenarioNamed(t.denominator), scenarioNamed(t.numerator)])
+  const pairs = targets.filter((t) => t.kind !== 'context' && has(t))
+    .map((t) => ({ scenarios: [scenarioNamed(t.denominator), scenarioNamed(t.numerator)], ratios: [t] }))
+  const context = targets.filter((t) => t.kind === 'context' && has(t))
   const group = new Map<string, Set<string>>()
-  for (const t of targets) {
-    if (t.kind !== 'context' || !has(t)) continue
+  for (const t of context) {
     const a = group.get(t.numerator) ?? new Set([t.numerator])
     const b = group.get(t.denominator) ?? new Set([t.denominator])
     const merged = a === b ? a : new Set([...a, ...b])
     for (const name of merged) group.set(name, merged)
   }
-  const distinct = [...new Set(group.values())]
-  return [...pairs, ...distinct.map((names) => scenarios.filter((s) => names.has(s.name)))]
+  const shared = [...new Set(group.values())].map((names) => ({
+    scenarios: scenarios.filter((s) => names.has(s.name)),
+    ratios: context.filter((t) => names.has(t.numerator))
+  }))
+  return [...pairs, ...shared]
 }
 
 /**
- * Every ratio measured side by side, keyed `numerator/denominator`. A group whose servers fail
- * (a wrong answer under load) is said in `notes` and leaves its ratios to the alternating measure.
+ * Every ratio measured side by side, keyed `numerator/denominator`, each read from its own group. A
+ * group whose servers fail (a wrong answer under load) is said in `notes` and leaves its ratios to the
+ * alternating measure.
  */
 async function sameCoreRatios (measured: ReadonlySet<string>, notes: string[]): Promise<Map<string, SameCoreMeasured>> {
-  // Each ratio is read from the group that measured both its scenarios; a pair's group is the ratio's own.
-  const rates = new Map<string, readonly number[]>()
-  const starved = new Set<string>()
-  const key = (group: readonly Scenario[], name: string): string => `${group.map((s) => s.name).join('+')}:${name}`
-  const groups = targetGroups(measured)
-  for (const group of groups) {
-    console.log(`\nsame-core A/B: ${group.map((s) => s.name).join(', ')}`)
+  const out = new Map<string, SameCoreMeasured>()
+  for (const { scenarios: group, ratios } of targetGroups(measured)) {
+    const names = group.map((s) => s.name).join(', ')
+    console.log(`\nsame-core A/B: ${names}`)
     try {
       const result = await sameCore(group, { rounds: abRounds, duration: abDuration, connections: settings.connections }, (line) => { console.log(line) })
       const { busy, share, saturated } = saturation(result)
-      for (const [name, list] of result.rates) {
-        rates.set(key(group, name), list)
-        if (!saturated) starved.add(key(group, name))
+      for (const t of ratios) {
+        const list = roundRatios(result.rates, t.numerator, t.denominator)
+        out.set(`${t.numerator}/${t.denominator}`, { ratio: median(list), rounds: list, saturated })
       }
       if (!saturated) {
         // Servers that were not kept busy answer what they are sent: their ratios say nothing of
         // their cost, so they are shown but decide nothing (rows near their line stay undecided).
-        notes.push(`same-core A/B of ${group.map((s) => s.name).join(', ')} decides nothing: CPU 0 was only ${fmt(busy * 100)} % busy (${fmt(share * 100)} % by the servers; below ${SATURATED * 100} % the load generators held them back; marked "not saturated").`)
+        notes.push(`same-core A/B of ${names} decides nothing: CPU 0 was only ${fmt(busy * 100)} % busy (${fmt(share * 100)} % by the servers; below ${SATURATED * 100} % the load generators held them back; marked "not saturated").`)
       }
     } catch (error) {
       // The alternating rounds validated these servers; a failure here is reported, and the
       // group's rows keep their alternating measure (a row near its line stays undecided).
       const why = error instanceof Error ? error.message : String(error)
-      console.error(`FAIL same-core A/B of ${group.map((s) => s.name).join(', ')}: ${why}`)
-      notes.push(`same-core A/B of ${group.map((s) => s.name).join(', ')} failed: ${why.split('\n')[0]}`)
+      console.error(`FAIL same-core A/B of ${names}: ${why}`)
+      notes.push(`same-core A/B of ${names} failed: ${why.split('\n')[0]}`)
     }
-  }
-  const out = new Map<string, SameCoreMeasured>()
-  for (const t of targets) {
-    const group = groups.find((g) => (t.kind === 'context' || g.length === 2) && g.some((s) => s.name === t.numerator) && g.some((s) => s.name === t.denominator))
-    if (group === undefined || !rates.has(key(group, t.numerator)) || !rates.has(key(group, t.denominator))) continue
-    const pair = new Map([[t.numerator, rates.get(key(group, t.numerator)) ?? []], [t.denominator, rates.get(key(group, t.denominator)) ?? []]])
-    const list = roundRatios(pair, t.numerator, t.denominator)
-    out.set(`${t.numerator}/${t.denominator}`, { ratio: median(list), rounds: list, saturated: !starved.has(key(group, t.numerator)) })
   }
   return out
 }
@@ -758,7 +758,7 @@ async function main (): Promise<void> {
   console.log(header.join('\n'))
   const eta = selected.length * (settings.warmup + settings.rounds * (settings.duration + 0.3))
   // Per round: the servers start (about a second), each is warmed alone for a second, then the round.
-  const abEta = abRounds === 0 ? 0 : targetGroups(new Set(selected.map((s) => s.name))).reduce((sum, g) => sum + abRounds * (1 + g.length + abDuration), 0)
+  const abEta = abRounds === 0 ? 0 : targetGroups(new Set(selected.map((s) => s.name))).reduce((sum, g) => sum + abRounds * (1 + g.scenarios.length + abDuration), 0)
   console.log(`\n${selected.length} scenarios, about ${Math.ceil(eta / 60)} min of load and ${Math.ceil(abEta / 60)} min of same-core A/B, plus at most ${Math.ceil(settings.noiseBudget / 60)} min waiting out other processes\n`)
 
   const reports = new Map<string, ScenarioReport>()
