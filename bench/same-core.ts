@@ -153,13 +153,21 @@ export async function sameCore (group: readonly Scenario[], settings: SameCoreSe
   return { rates: new Map(group.map((s, i) => [s.name, rates[i]])), coreBusy, serverShare }
 }
 
-/** Stops a server and waits for it to be gone, so the next round's servers have the core to themselves. */
+/**
+ * Stops a server and waits for it to be gone, so the next round's servers have the core to themselves.
+ * A server still there after STOP_GRACE_MS (stuck, not exiting on SIGTERM) is killed, so a round never hangs.
+ */
 async function stop (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const gone = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
   child.kill('SIGTERM')
+  const stuck = setTimeout(() => { child.kill('SIGKILL') }, STOP_GRACE_MS)
   await gone
+  clearTimeout(stuck)
 }
+
+/** How long a server may take to exit on SIGTERM (it exits at once: bench/server.ts). */
+const STOP_GRACE_MS = 5000
 
 /** `numerator`'s req/s over `denominator`'s, round by round (measured in the same seconds). */
 export function roundRatios (rates: RoundRates, numerator: string, denominator: string): number[] {
